@@ -1,0 +1,95 @@
+"""The recurrent population of the paper's Eq. 2.
+
+    dr_i = [-f^-1(r_i) + sum_j W_ij r_j + sum_k C_ik s_k + b_i] dt + sigma dB_i
+
+in time units, integrated by Euler-Maruyama and clipped to ``[r_min, r_max]``
+after every step (keeps ``f^-1(r)`` finite). The recurrent and input
+currents ``I_rec`` and ``I_in`` are summed variables written by the ``W``
+and ``C`` synapses (:mod:`brian_effplast.plasticity`).
+"""
+
+import numpy as np
+from brian2 import NeuronGroup, check_units, second
+
+from .nonlinearity import FICurve, Softplus, check_fi_curve
+from ._groups import attach, noise_array
+
+__all__ = ["RecurrentPopulation"]
+
+
+class RecurrentPopulation(NeuronGroup):
+    """
+    RecurrentPopulation(N, replicas, tau, sigma=0.2, fi_curve=None, r_min=0.001, r_max=100, r_init=0.1, noise=None, **kwds)
+
+    ``replicas`` independent populations of ``N`` rate neurons (Eq. 2).
+
+    Parameters
+    ----------
+    N : int
+        Neurons per replica (``>= 1``).
+    replicas : int
+        Independent copies (``>= 1``); neuron ``i`` of replica ``q`` has
+        index ``q*N + i`` and ``replica == q``.
+    tau : `Quantity`
+        The time unit (second).
+    sigma : float
+        Noise amplitude per square-root time unit, ``(shared, constant)``.
+    fi_curve : `FICurve`, optional
+        Default `Softplus()`; checked with `check_fi_curve`.
+    r_min, r_max, r_init : float
+        Rate bounds and initial rate.
+    noise : ndarray, optional
+        Standard normals of shape ``(steps, replicas*N)`` replacing ``xi``.
+    bias_rule : bool
+        Add the state used by `BiasRule` (``r_bar``, linked ``alpha`` and ``learn``...).
+    kwds
+        Passed to `NeuronGroup`.
+    """
+
+    @check_units(tau=second)
+    def __init__(self, N, replicas, tau, sigma=0.2, fi_curve=None, r_min=0.001, r_max=100.0,
+                 r_init=0.1, noise=None, bias_rule=False, name="population*", **kwds):
+        if isinstance(N, bool) or int(N) != N or N < 1:
+            raise ValueError(f"N = {N!r} is not allowed: must be an integer >= 1")
+        if isinstance(replicas, bool) or int(replicas) != replicas or replicas < 1:
+            raise ValueError(f"replicas = {replicas!r} is not allowed: must be an integer >= 1")
+        if not (np.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"sigma = {sigma!r} is not allowed: must be a finite number >= 0")
+        if not (0 < r_min < r_max and np.isfinite(r_max)):
+            raise ValueError(f"rate bounds [{r_min!r}, {r_max!r}] are not allowed: need 0 < r_min < r_max < inf")
+        fi_curve = Softplus() if fi_curve is None else fi_curve
+        check_fi_curve(fi_curve, r_min, r_max)
+        N, replicas = int(N), int(replicas)
+        namespace = dict(kwds.pop("namespace", {}))
+        namespace.update(fi_curve.namespace, tau=tau, r_min=r_min, r_max=r_max)
+        if noise is None:
+            kick = "sigma*xi*tau**-0.5"
+        else:
+            kick = "sigma*z_rate(t, i)/sqrt(tau*dt)"
+            namespace["z_rate"] = noise_array(noise, N * replicas, kwds.get("clock"), "rate noise")
+        eqs = f"""
+        dr/dt = (-({fi_curve.finv_expr}) + I_rec + I_in + b)/tau + {kick} : 1
+        I_rec : 1
+        I_in : 1
+        b : 1
+        sigma : 1 (shared, constant)
+        replica : integer (constant)
+        """
+        if bias_rule:  # the state the bias rule (plasticity.BiasRule) works on
+            eqs += """
+        r_bar : 1
+        alpha : 1 (linked)
+        learn : 1 (linked)
+        eta_b : 1 (shared, constant)
+        lam_b : 1 (shared, constant)
+        """
+        super().__init__(N * replicas, eqs, method="euler", namespace=namespace, name=name, **kwds)
+        attach(self, N_per_replica=N, replicas=replicas, fi_curve=fi_curve, r_min=r_min, r_max=r_max)
+        self.sigma = sigma
+        self.r = r_init
+        self.replica = np.repeat(np.arange(replicas), N)
+        # The clip is part of the step: right after the state update (order + 0.5).
+        clip = self.run_regularly("r = clip(r, r_min, r_max)", when="groups",
+                                  order=self.order + 0.5, name=self.name + "_clip")
+        self.contained_objects.append(clip)
+        attach(self, clip=clip)

@@ -1,0 +1,365 @@
+"""The assembled model: ``R`` independent replicas of the paper's circuit in one `Network`.
+
+:class:`PlasticCircuit` builds the stimulus, inputs, recurrent population,
+task readout and the four plastic pathways from a :class:`~brian_effplast.config.Config`,
+runs them on the chosen code-generation target and keeps the whole model
+state (the parameters, the low-pass averages, rates and stimulus) as
+NumPy arrays in :attr:`PlasticCircuit.state`, so a model saved from one
+target continues in any other.
+
+Order inside one step (all objects in the ``groups`` slot, by ``order``;
+see ``docs/model.md``)::
+
+    0 stimulus (Langevin + wrap)      1 inputs s
+    2 summed I_rec, I_in              3 population (Eq. 2) + clip
+    4 summed readouts y_k             5 target, reward alpha, delta_k, gate
+    6 low-pass averages and updates of W, C, b, D
+"""
+
+import os
+import shutil
+import tempfile
+import time
+
+import numpy as np
+import brian2
+from brian2 import Clock, Network, StateMonitor, ms, device, set_device
+
+from .circuit import RecurrentPopulation
+from .config import Config
+from .nonlinearity import Softplus
+from .plasticity import BiasRule, Decoder, ThreeFactorSynapses
+from .stimulus import InputPopulation, LangevinStimulus, sample_prior
+from .tasks import TaskReadout, get_task
+
+__all__ = ["PlasticCircuit", "STATE_KEYS", "initial_state", "TARGETS"]
+
+TARGETS = ("numpy", "cython", "cpp_standalone")
+#: Arrays that make up the model state, per replica.
+STATE_KEYS = ("theta", "r", "W", "C", "b", "D", "W_bar", "C_bar", "r_bar")
+
+ORDER = {"stimulus": 0, "inputs": 1, "currents": 2, "population": 3, "readouts": 4,
+         "reward": 5, "plasticity": 6}
+
+
+def _shapes(R, N, N_s, n_out):
+    return {"theta": (R,), "r": (R, N), "W": (R, N, N), "C": (R, N, N_s), "b": (R, N),
+            "D": (R, n_out, N), "W_bar": (R, N, N), "C_bar": (R, N, N_s), "r_bar": (R, N)}
+
+
+def initial_state(cfg, replicas, seed):
+    """The reference initial state, drawn from ``numpy.random.default_rng(seed)``.
+
+    ``W`` uniform in ``+-W_scale/sqrt(N)``, ``C`` in ``+-C_scale/sqrt(N_s)``,
+    ``D`` in ``+-D_scale/N``, ``b`` constant, rates ``r_init``, averages 0,
+    ``theta`` from the stimulus' stationary law. Independent of the target.
+    """
+    rng = np.random.default_rng(seed)
+    N, N_s, n_out, R = cfg.circuit.N, cfg.circuit.N_s, cfg.n_out, replicas
+    ini = cfg.init
+    return {
+        "theta": sample_prior(rng, R, cfg.stimulus.mu, cfg.stimulus.kappa),
+        "r": np.full((R, N), cfg.circuit.r_init),
+        "W": rng.uniform(-1, 1, (R, N, N)) * ini.W_scale / np.sqrt(N),
+        "C": rng.uniform(-1, 1, (R, N, N_s)) * ini.C_scale / np.sqrt(N_s),
+        "b": np.full((R, N), float(ini.b)),
+        "D": rng.uniform(-1, 1, (R, n_out, N)) * ini.D_scale / N,
+        "W_bar": np.zeros((R, N, N)), "C_bar": np.zeros((R, N, N_s)), "r_bar": np.zeros((R, N)),
+    }
+
+
+def _check_state(state, R, N, N_s, n_out):
+    shapes = _shapes(R, N, N_s, n_out)
+    unknown = set(state) - set(shapes)
+    if unknown:
+        raise ValueError(f"unknown state arrays {sorted(unknown)}: allowed are {list(STATE_KEYS)}")
+    out = {}
+    for key, value in state.items():
+        value = np.array(value, dtype=float)
+        if value.shape != shapes[key]:
+            raise ValueError(f"{key} has shape {value.shape}: must be {shapes[key]} "
+                             f"(replicas={R}, N={N}, N_s={N_s}, n_out={n_out})")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{key} contains NaN or infinite values: must be finite")
+        out[key] = value
+    return out
+
+
+class PlasticCircuit:
+    """
+    PlasticCircuit(config=None, *, task=None, replicas=None, seed=None, target=None, state=None, noise=None, fi_curve=None)
+
+    ``replicas`` independent circuits (Eq. 2) learning a task with reward-gated
+    plasticity, generated for ``numpy``, ``cython`` or ``cpp_standalone``.
+
+    Parameters
+    ----------
+    config : `Config`, optional
+        All parameters; default ``Config.default(task)``. Keyword arguments
+        below override ``config.run``.
+    task : str or `Task`, optional
+        ``"estimation"`` (default), ``"classification"`` or a user's `Task`
+        (then ``config.task`` only chooses the defaults).
+    replicas : int, optional
+        Independent circuits in one network (``config.run.replicas``).
+    seed : int, optional
+        Seeds the initial state and Brian2's noise. ``None`` draws one;
+        the seed used is :attr:`seed`.
+    target : str, optional
+        ``"numpy"``, ``"cython"`` or ``"cpp_standalone"``.
+    state : dict, optional
+        Initial arrays (any subset of :data:`STATE_KEYS`, shapes per
+        replica first, e.g. ``W`` is ``(R, N, N)``); the rest is drawn.
+    noise : dict, optional
+        ``{"stimulus": (steps, R), "rates": (steps, R*N)}`` standard normals
+        replacing Brian2's ``xi`` (for exact comparisons); the model can then
+        run at most ``steps`` steps.
+    fi_curve : `FICurve`, optional
+        Default: the config's softplus.
+
+    Examples
+    --------
+    >>> model = PlasticCircuit(task="estimation", seed=1, target="numpy")  # doctest: +SKIP
+    >>> curve = model.train(500)  # time units, learning after the transient  # doctest: +SKIP
+    """
+
+    def __init__(self, config=None, *, task=None, replicas=None, seed=None, target=None,
+                 state=None, noise=None, fi_curve=None):
+        if config is None:
+            config = Config.default(task if isinstance(task, str) else "estimation")
+        if not isinstance(config, Config):
+            raise TypeError(f"config = {config!r} is not allowed: must be a brian_effplast.Config")
+        overrides = {k: v for k, v in (("run.replicas", replicas), ("run.seed", seed),
+                                       ("run.target", target)) if v is not None}
+        if isinstance(task, str):
+            overrides["task"] = task
+        config = config.replace(**overrides) if overrides else config
+        if config.run.seed is None:
+            config = config.replace(**{"run.seed": int(np.random.SeedSequence().entropy % 2**32)})
+        self.config = config
+        self.task = get_task(task if task is not None else config.task)
+        self.n_out = self.task.n_out
+        self.fi_curve = fi_curve or Softplus(config.nonlinearity.a, config.nonlinearity.beta,
+                                             config.nonlinearity.g)
+        self.seed = config.run.seed
+        self.target = config.run.target
+        self.R = config.run.replicas
+        self.N, self.N_s = config.circuit.N, config.circuit.N_s
+        self.dt = config.circuit.dt
+        self.tau = config.circuit.tau_ms * ms
+        self.state = initial_state(config, self.R, self.seed)
+        if self.n_out != config.n_out:  # a user's task with another number of outputs
+            rng = np.random.default_rng([self.seed, 1])
+            self.state["D"] = rng.uniform(-1, 1, (self.R, self.n_out, self.N)) * config.init.D_scale / self.N
+        if state is not None:
+            self.state.update(_check_state(state, self.R, self.N, self.N_s, self.n_out))
+        self.noise = self._check_noise(noise)
+        self.t = 0.0  # time units simulated so far
+        self.plastic = True
+        self._net = None
+        self._runs = 0
+
+    # -- construction -------------------------------------------------------------
+
+    def _check_noise(self, noise):
+        if noise is None:
+            return None
+        if set(noise) != {"stimulus", "rates"}:
+            raise ValueError(f"noise keys {sorted(noise)} are not allowed: must be 'stimulus' and 'rates'")
+        zs, z = np.asarray(noise["stimulus"], float), np.asarray(noise["rates"], float)
+        if zs.ndim != 2 or zs.shape[1] != self.R or z.ndim != 2 or z.shape != (zs.shape[0], self.R * self.N):
+            raise ValueError(f"noise shapes stimulus {zs.shape}, rates {z.shape}: must be "
+                             f"(steps, {self.R}) and (steps, {self.R * self.N})")
+        return {"stimulus": zs, "rates": z}
+
+    def _build(self, t_on):
+        """Create the Brian2 objects from :attr:`state`."""
+        cfg, R, N, N_s = self.config, self.R, self.N, self.N_s
+        clock = Clock(dt=self.dt * self.tau, name="effplast_clock*")
+        self.clock = clock
+        # external noise: the rows from the current step on (a standalone run starts at t = 0)
+        start = self._steps_done() if self.target == "cpp_standalone" else 0
+        noise = {k: v[start:] for k, v in (self.noise or {}).items()}
+        k_bar, dt_tu = cfg.k_bar, self.dt
+        pl = cfg.plasticity
+        st = self.state
+        stim = LangevinStimulus(R, cfg.stimulus.mu, cfg.stimulus.kappa, cfg.stimulus.sigma_s, self.tau,
+                                noise=noise.get("stimulus"), clock=clock, order=ORDER["stimulus"])
+        inputs = InputPopulation(stim, N_s, clock=clock, order=ORDER["inputs"])
+        pop = RecurrentPopulation(N, R, self.tau, cfg.circuit.sigma, self.fi_curve, cfg.circuit.r_min,
+                                  cfg.circuit.r_max, cfg.circuit.r_init, noise=noise.get("rates"),
+                                  bias_rule=True, clock=clock, order=ORDER["population"])
+        readout = TaskReadout(self.task, stim, clock=clock, order=ORDER["reward"])
+        rec = ThreeFactorSynapses(pop, pop, readout, "W", "I_rec", "r", pl.eta_W, pl.lam_W, k_bar, dt_tu,
+                                  clock=clock, order=ORDER["plasticity"])
+        inp = ThreeFactorSynapses(inputs, pop, readout, "C", "I_in", "s", pl.eta_C, pl.lam_C, k_bar, dt_tu,
+                                  clock=clock, order=ORDER["plasticity"])
+        bias = BiasRule(pop, readout, pl.eta_b, pl.lam_b, k_bar, dt_tu, clock=clock,
+                        order=ORDER["plasticity"])
+        dec = Decoder(pop, readout, pl.eta_D, pl.lam_D, dt_tu, clock=clock, order=ORDER["plasticity"])
+        for syn in (rec, inp):
+            for updater in syn.summed_updaters.values():
+                updater.order = ORDER["currents"]
+        for updater in dec.summed_updaters.values():
+            updater.order = ORDER["readouts"]
+        readout.plastic = int(self.plastic)
+        readout.t_on = t_on * self.tau
+        self.stimulus, self.inputs, self.population, self.readout = stim, inputs, pop, readout
+        self.W_synapses, self.C_synapses, self.bias_rule, self.decoder = rec, inp, bias, dec
+        self._set_state()
+        return [stim, inputs, pop, readout, rec, inp, bias, dec]
+
+    def _set_state(self):
+        st, R = self.state, self.R
+        self.stimulus.theta = st["theta"]
+        self.population.r = st["r"].ravel()
+        self.population.b = st["b"].ravel()
+        self.population.r_bar = st["r_bar"].ravel()
+        # synapse order: replica, presynaptic, postsynaptic (see replica_pairs)
+        self.W_synapses.W = st["W"].transpose(0, 2, 1).ravel()
+        self.W_synapses.W_bar = st["W_bar"].transpose(0, 2, 1).ravel()
+        self.C_synapses.C = st["C"].transpose(0, 2, 1).ravel()
+        self.C_synapses.C_bar = st["C_bar"].transpose(0, 2, 1).ravel()
+        for k in range(self.n_out):
+            setattr(self.decoder, f"D_{k}", st["D"][:, k, :].ravel())
+
+    def _get_state(self):
+        R, N, N_s = self.R, self.N, self.N_s
+        syn = lambda obj, name, n_pre: np.asarray(getattr(obj, name)[:]).reshape(R, n_pre, N).transpose(0, 2, 1)
+        return {
+            "theta": np.asarray(self.stimulus.theta[:]).copy(),
+            "r": np.asarray(self.population.r[:]).reshape(R, N).copy(),
+            "b": np.asarray(self.population.b[:]).reshape(R, N).copy(),
+            "r_bar": np.asarray(self.population.r_bar[:]).reshape(R, N).copy(),
+            "W": syn(self.W_synapses, "W", N).copy(), "W_bar": syn(self.W_synapses, "W_bar", N).copy(),
+            "C": syn(self.C_synapses, "C", N_s).copy(), "C_bar": syn(self.C_synapses, "C_bar", N_s).copy(),
+            "D": np.stack([np.asarray(getattr(self.decoder, f"D_{k}")[:]).reshape(R, N)
+                           for k in range(self.n_out)], axis=1).copy(),
+        }
+
+    # -- running --------------------------------------------------------------------
+
+    def run(self, duration, plastic=None, record=(), record_every=1, curve_bin=None, report=None):
+        """Simulate ``duration`` time units and update :attr:`state`.
+
+        Parameters
+        ----------
+        duration : float
+            Time units (a whole number of steps).
+        plastic : bool, optional
+            Learning on or off for this run (default: :attr:`plastic`).
+            Learning is also held off until :attr:`t` reaches ``config.run.transient``.
+        record : sequence of str
+            Any of ``"theta"``, ``"r"``, ``"y"``, ``"alpha"``; recorded every
+            ``record_every`` steps (after each step).
+        curve_bin : float, optional
+            Time units per learning-curve point (default ``config.run.curve_bin``).
+
+        Returns
+        -------
+        dict
+            ``"curve"``: mean reward per bin, shape ``(R, bins)``, and the
+            recorded traces (time first, then replica).
+        """
+        steps = self.config.steps(duration, name="duration")
+        if steps < 1:
+            raise ValueError(f"duration = {duration!r} is not allowed: must be at least one step ({self.dt})")
+        curve_bin = self.config.run.curve_bin if curve_bin is None else curve_bin
+        bin_steps = self.config.steps(curve_bin, name="curve_bin")
+        if self.noise is not None and self._steps_done() + steps > len(self.noise["rates"]):
+            raise ValueError(f"duration = {duration!r} needs {self._steps_done() + steps} noise rows "
+                             f"in total, the supplied noise has {len(self.noise['rates'])}")
+        if plastic is not None:
+            self.plastic = bool(plastic)
+        unknown = set(record) - {"theta", "r", "y", "alpha"}
+        if unknown:
+            raise ValueError(f"record = {sorted(unknown)} is not allowed: choose from theta, r, y, alpha")
+        standalone = self.target == "cpp_standalone"
+        if standalone:
+            out = self._run_standalone(steps, record, record_every, bin_steps, report)
+        else:
+            out = self._run_runtime(steps, record, record_every, bin_steps, report)
+        self.t += steps * self.dt
+        for key in ("W", "C", "b", "D", "r"):
+            if not np.all(np.isfinite(self.state[key])):
+                raise FloatingPointError(f"the run diverged: {key} is not finite after t = {self.t} time units")
+        return out
+
+    def _steps_done(self):
+        return int(round(self.t / self.dt))
+
+    def _monitors(self, record, record_every, bin_steps):
+        # cumulative reward at the start of each bin; the final sum is read after the run
+        mons = {"curve": StateMonitor(self.readout, "alpha_acc", record=True, dt=bin_steps * self.dt * self.tau,
+                                      when="start", name="curve_monitor*")}
+        where = {"theta": self.stimulus, "r": self.population, "alpha": self.readout}
+        for var in record:
+            if var == "y":
+                mons["y"] = StateMonitor(self.readout, [f"y_{k}" for k in range(self.n_out)], record=True,
+                                         dt=record_every * self.dt * self.tau, when="end", name="y_monitor*")
+            else:
+                mons[var] = StateMonitor(where[var], var, record=True, dt=record_every * self.dt * self.tau,
+                                         when="end", name=f"{var}_monitor*")
+        return mons
+
+    def _collect(self, mons, steps, bin_steps):
+        out = {}
+        acc = np.asarray(mons["curve"].alpha_acc)  # (R, bins): sums before each bin
+        final = np.asarray(self.readout.alpha_acc[:])[:, None]
+        n_bins = steps // bin_steps
+        full = np.concatenate([acc[:, :n_bins], final], axis=1) if steps % bin_steps == 0 else acc[:, :n_bins + 1]
+        out["curve"] = np.diff(full, axis=1) / bin_steps
+        for var, mon in mons.items():
+            if var == "curve":
+                continue
+            if var == "y":
+                out["y"] = np.stack([np.asarray(getattr(mon, f"y_{k}")).T for k in range(self.n_out)], axis=-1)
+            elif var == "r":
+                out["r"] = np.asarray(mon.r).T.reshape(-1, self.R, self.N)
+            else:
+                out[var] = np.asarray(getattr(mon, var)).T
+        return out
+
+    def _run_runtime(self, steps, record, record_every, bin_steps, report):
+        brian2.prefs.codegen.target = self.target
+        t_on = self.config.run.transient
+        if self._net is None:
+            if self.noise is None:
+                brian2.seed(self.seed)
+            objs = self._build(t_on)
+            self._net = Network(objs)
+        else:
+            self._set_state()
+        self.readout.plastic = int(self.plastic)
+        self.readout.alpha_acc = 0
+        mons = self._monitors(record, record_every, bin_steps)
+        self._net.add(list(mons.values()))
+        # the curve monitor records at the end of each bin: align bins with this run
+        self._net.run(steps * self.dt * self.tau, report=report, namespace={})
+        out = self._collect(mons, steps, bin_steps)
+        self._net.remove(list(mons.values()))
+        self.state = self._get_state()
+        return out
+
+    def _run_standalone(self, steps, record, record_every, bin_steps, report):
+        # A fresh standalone project per run: the state goes in as initial values.
+        set_device("cpp_standalone", build_on_run=False)
+        directory = tempfile.mkdtemp(prefix="effplast_standalone_")
+        try:
+            t_on = max(0.0, self.config.run.transient - self.t)
+            brian2.seed(int(np.random.SeedSequence([self.seed, self._runs]).generate_state(1)[0]))
+            objs = self._build(t_on)
+            self.readout.plastic = int(self.plastic)
+            mons = self._monitors(record, record_every, bin_steps)
+            net = Network(objs + list(mons.values()))
+            net.run(steps * self.dt * self.tau, report=report, namespace={})
+            device.build(directory=directory, with_output=False)
+            out = self._collect(mons, steps, bin_steps)
+            self.state = self._get_state()
+        finally:
+            device.reinit()
+            device.activate()
+            set_device("runtime")
+            shutil.rmtree(directory, ignore_errors=True)
+        self._runs += 1
+        return out

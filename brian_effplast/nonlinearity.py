@@ -1,0 +1,111 @@
+"""F-I curves (the paper's ``f``): ``f``, ``f^-1`` and the integral of ``f^-1``.
+
+Each curve gives its inverse as a Brian2 expression in ``r`` (used in the
+circuit's equations) and NumPy versions of ``f``, ``f^-1`` and
+``F(r) = integral_0^r f^-1(x) dx`` (the single-neuron term of the energy,
+Eq. 3). A user's curve subclasses :class:`FICurve` and passes
+:func:`check_fi_curve`.
+"""
+
+import numpy as np
+from scipy.special import spence
+
+__all__ = ["FICurve", "Softplus", "check_fi_curve"]
+
+
+class FICurve:
+    """An invertible F-I curve.
+
+    Subclasses set :attr:`finv_expr` (a Brian2 expression in ``r`` whose
+    constants are in :attr:`namespace`) and implement :meth:`f`,
+    :meth:`finv` and :meth:`finv_integral` on NumPy arrays.
+    """
+
+    #: Brian2 expression for ``f^-1(r)``.
+    finv_expr = None
+    #: Constants used by :attr:`finv_expr`.
+    namespace = {}
+
+    def f(self, x):
+        raise NotImplementedError
+
+    def finv(self, r):
+        raise NotImplementedError
+
+    def finv_integral(self, r):
+        """``F(r) = integral_0^r f^-1(x) dx``."""
+        raise NotImplementedError
+
+
+class Softplus(FICurve):
+    """``f(x) = beta*log(1 + exp(a + g*x))``, the reference F-I curve.
+
+    Parameters
+    ----------
+    a : float
+        Offset (dimensionless).
+    beta : float
+        Output scale, ``> 0``.
+    g : float
+        Gain, ``> 0``.
+    """
+
+    def __init__(self, a=0.0, beta=1 / 30, g=30.0):
+        for name, value in (("beta", beta), ("g", g)):
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"Softplus {name} = {value!r} is not allowed: must be a finite number > 0")
+        if not np.isfinite(a):
+            raise ValueError(f"Softplus a = {a!r} is not allowed: must be a finite number")
+        self.a, self.beta, self.g = float(a), float(beta), float(g)
+        # log(exp(u) - 1) written as u + log1p(-exp(-u)): finite for large rates.
+        self.finv_expr = "(r/fi_beta + log1p(-exp(-r/fi_beta)) - fi_a)/fi_g"
+        self.namespace = {"fi_a": self.a, "fi_beta": self.beta, "fi_g": self.g}
+
+    def __repr__(self):
+        return f"Softplus(a={self.a!r}, beta={self.beta!r}, g={self.g!r})"
+
+    def f(self, x):
+        return self.beta * np.logaddexp(0.0, self.a + self.g * np.asarray(x, dtype=float))
+
+    def finv(self, r):
+        u = np.asarray(r, dtype=float) / self.beta
+        return (u + np.log1p(-np.exp(-u)) - self.a) / self.g
+
+    def finv_integral(self, r):
+        # integral_0^r log(exp(x/beta) - 1) dx = r^2/(2 beta) + beta*(Li2(exp(-r/beta)) - pi^2/6)
+        r = np.asarray(r, dtype=float)
+        li2 = spence(1.0 - np.exp(-r / self.beta))
+        return (r**2 / (2 * self.beta) + self.beta * (li2 - np.pi**2 / 6) - self.a * r) / self.g
+
+
+def check_fi_curve(curve, r_min=0.001, r_max=100.0, n=2001, rtol=1e-7):
+    """Check that ``curve.f`` inverts ``curve.finv`` on ``[r_min, r_max]``.
+
+    Also checks that ``finv_integral`` differentiates to ``finv``. Raises
+    ``ValueError`` naming the worst point otherwise; returns ``True``.
+    """
+    if not isinstance(curve, FICurve):
+        raise TypeError(f"{curve!r} is not an FICurve (needs f, finv, finv_integral, finv_expr)")
+    if not isinstance(curve.finv_expr, str) or "r" not in curve.finv_expr:
+        raise ValueError(f"{type(curve).__name__}.finv_expr = {curve.finv_expr!r} is not allowed: "
+                         "must be a Brian2 expression in r")
+    r = np.geomspace(r_min, r_max, n)
+    with np.errstate(all="ignore"):
+        back = curve.f(curve.finv(r))
+    err = np.abs(back - r) / r
+    bad = ~np.isfinite(err) | (err > rtol)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"{type(curve).__name__}: f(f^-1(r)) = {back[k]!r} at r = {r[k]!r}: "
+                         f"the inverse does not invert f on the allowed rates [{r_min}, {r_max}] "
+                         f"(relative error must be <= {rtol})")
+    # F' = f^-1, by central differences on the interior
+    h = 1e-6 * r[1:-1]
+    dF = (curve.finv_integral(r[1:-1] + h) - curve.finv_integral(r[1:-1] - h)) / (2 * h)
+    target = curve.finv(r[1:-1])
+    derr = np.abs(dF - target) / np.maximum(1.0, np.abs(target))
+    if not np.all(derr <= 1e-4):
+        k = int(np.argmax(np.where(np.isfinite(derr), derr, np.inf)))
+        raise ValueError(f"{type(curve).__name__}: d/dr finv_integral = {dF[k]!r} differs from "
+                         f"finv = {target[k]!r} at r = {r[k + 1]!r}")
+    return True

@@ -1,0 +1,162 @@
+"""Reward-gated (three-factor) plasticity of Eq. 10 and its siblings.
+
+All rules run as Brian2 code every step (``run_regularly``), so they work
+in every target, ``cpp_standalone`` included. Per step, with
+``g = learn * dt * 100 * eta`` (``dt`` in time units) and the reward
+``alpha`` of the synapse's replica:
+
+The gate ``learn`` (0 or 1, the readout's ``plastic`` once ``t >= t_on``)
+is linked from the :class:`~brian_effplast.tasks.TaskReadout` (in synapses
+as ``learn_syn`` and ``alpha_syn``: Brian2 refuses synaptic names that
+clash with the population's).
+
+- :class:`ThreeFactorSynapses` (``W``: population to population, ``C``:
+  inputs to population): ``x = r_post * x_pre``,
+  ``x_bar += k_bar*(x - x_bar)``, ``w += g*(alpha*(x - x_bar) - lam*w)``;
+  the synapses also write ``I_post = w * x_pre`` (summed).
+- :class:`BiasRule` on the population: the same with ``x = r``.
+- :class:`Decoder` (population to readout): ``D_k += g*(delta_k*r_pre - lam*D_k)``
+  and ``y_k = sum D_k r`` (summed).
+
+``eta`` and ``lam`` are ``(shared, constant)`` variables: change them
+between runs (or with ``run_args``) without rebuilding.
+"""
+
+import numpy as np
+from brian2 import CodeRunner, Synapses, linked_var
+
+from ._groups import attach
+
+__all__ = ["ThreeFactorSynapses", "BiasRule", "Decoder", "RATE_SCALE", "replica_pairs"]
+
+#: The reference code moves each parameter by ``dt * RATE_SCALE * eta * update``.
+RATE_SCALE = 100.0
+
+
+def replica_pairs(n_pre, n_post, replicas):
+    """Presynaptic and postsynaptic indices of all-to-all synapses within each replica.
+
+    Synapse order: replica, then presynaptic, then postsynaptic unit.
+    """
+    i = np.repeat(np.arange(n_pre), n_post)
+    j = np.tile(np.arange(n_post), n_pre)
+    pre = np.concatenate([q * n_pre + i for q in range(replicas)])
+    post = np.concatenate([q * n_post + j for q in range(replicas)])
+    return pre.astype(np.int32), post.astype(np.int32)
+
+
+class ThreeFactorSynapses(Synapses):
+    """
+    ThreeFactorSynapses(source, population, readout, weight, current, x, eta, lam, k_bar, dt_tu, **kwds)
+
+    All-to-all plastic synapses within each replica, from ``source`` (variable
+    ``x``) onto the recurrent ``population`` (variable ``r``), gated by the
+    reward ``alpha`` of ``readout``.
+
+    Parameters
+    ----------
+    source, population : `NeuronGroup`
+        Both must have an integer ``replica`` variable and equally many replicas.
+    readout : `TaskReadout`
+        Holds ``alpha`` per replica.
+    weight : str
+        Name of the weight (``"W"`` or ``"C"``); its average is ``<weight>_bar``.
+    current : str
+        Postsynaptic summed variable receiving ``weight * x_pre``.
+    x : str
+        Presynaptic activity (``"r"`` or ``"s"``).
+    eta, lam : float
+        Learning rate and L2 constant.
+    k_bar : float
+        Low-pass factor per step.
+    dt_tu : float
+        Time step in time units.
+    """
+
+    def __init__(self, source, population, readout, weight, current, x, eta, lam, k_bar, dt_tu,
+                 name=None, **kwds):
+        replicas = len(readout)
+        n_pre, n_post = len(source) // replicas, len(population) // replicas
+        eqs = f"""
+        {weight} : 1
+        {weight}_bar : 1
+        eta_{weight} : 1 (shared, constant)
+        lam_{weight} : 1 (shared, constant)
+        learn_syn : 1 (linked)
+        alpha_syn : 1 (linked)
+        replica_syn : integer (constant)
+        {current}_post = {weight}*{x}_pre : 1 (summed)
+        """
+        namespace = dict(kwds.pop("namespace", {}))
+        namespace.update(k_bar=k_bar, rate_dt=RATE_SCALE * dt_tu)
+        super().__init__(source, population, eqs, namespace=namespace,
+                         name=name or f"{weight}_synapses*", **kwds)
+        pre, post = replica_pairs(n_pre, n_post, replicas)
+        self.connect(i=pre, j=post)
+        self.replica_syn = np.repeat(np.arange(replicas), n_pre * n_post)
+        self.alpha_syn = linked_var(readout, "alpha", index="replica_syn")
+        self.learn_syn = linked_var(readout, "learn")
+        setattr(self, f"eta_{weight}", eta)
+        setattr(self, f"lam_{weight}", lam)
+        rule = self.run_regularly(f"""
+            coactivity = r_post*{x}_pre
+            {weight}_bar += k_bar*(coactivity - {weight}_bar)
+            {weight} += learn_syn*rate_dt*eta_{weight}*(alpha_syn*(coactivity - {weight}_bar) - lam_{weight}*{weight})
+            """, when="groups", order=self.order, name=self.name + "_rule")
+        self.contained_objects.append(rule)
+        attach(self, weight=weight, rule=rule)
+
+
+class BiasRule(CodeRunner):
+    """
+    BiasRule(population, readout, eta, lam, k_bar, dt_tu, **kwds)
+
+    The bias rule ``b += g*(alpha*(r - r_bar) - lam_b*b)`` with
+    ``r_bar += k_bar*(r - r_bar)``, run on ``population`` (which needs
+    ``b``, ``r_bar``, ``eta_b``, ``lam_b`` and linked ``alpha`` and
+    ``learn``: create it with ``RecurrentPopulation(..., bias_rule=True)``).
+    """
+
+    def __init__(self, population, readout, eta, lam, k_bar, dt_tu, name=None, **kwds):
+        population.alpha = linked_var(readout, "alpha", index="replica")
+        population.learn = linked_var(readout, "learn")
+        population.eta_b, population.lam_b = eta, lam
+        code = """
+        r_bar += k_bar*(r - r_bar)
+        b += learn*rate_dt*eta_b*(alpha*(r - r_bar) - lam_b*b)
+        """
+        population.namespace.update(k_bar=k_bar, rate_dt=RATE_SCALE * dt_tu)
+        super().__init__(population, "stateupdate", code=code, when="groups", clock=kwds.pop("clock", population.clock),
+                         name=name or population.name + "_bias_rule", **kwds)
+
+
+class Decoder(Synapses):
+    """
+    Decoder(population, readout, eta, lam, dt_tu, **kwds)
+
+    Linear readout ``y_k = sum_j D_k,j r_j`` per replica (summed variables of
+    ``readout``) and its delta rule ``D_k += g*(delta_k_post*r_pre - lam_D*D_k)``.
+    The weights ``D_0, D_1, ...`` live on the synapses (one synapse per
+    neuron and replica).
+    """
+
+    def __init__(self, population, readout, eta, lam, dt_tu, name="decoder*", **kwds):
+        n_out = readout.task.n_out
+        replicas = len(readout)
+        N = len(population) // replicas
+        lines = ["eta_D : 1 (shared, constant)", "lam_D : 1 (shared, constant)",
+                 "learn_syn : 1 (linked)"]
+        for k in range(n_out):
+            lines += [f"D_{k} : 1", f"y_{k}_post = D_{k}*r_pre : 1 (summed)"]
+        namespace = dict(kwds.pop("namespace", {}))
+        namespace.update(rate_dt=RATE_SCALE * dt_tu)
+        super().__init__(population, readout, "\n".join(lines), namespace=namespace, name=name, **kwds)
+        self.connect(i=np.arange(N * replicas, dtype=np.int32),
+                     j=np.repeat(np.arange(replicas), N).astype(np.int32))
+        self.learn_syn = linked_var(readout, "learn")
+        self.eta_D, self.lam_D = eta, lam
+        code = "\n".join(f"D_{k} += learn_syn*rate_dt*eta_D*(delta_{k}_post*r_pre - lam_D*D_{k})"
+                         for k in range(n_out))
+        rule = self.run_regularly(code, when="groups", order=self.order, name=self.name + "_rule")
+        self.contained_objects.append(rule)
+        attach(self, n_out=n_out, rule=rule)

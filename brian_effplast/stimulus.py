@@ -1,0 +1,130 @@
+"""The stimulus: a slow Langevin angle on a von Mises prior, and the input layer.
+
+:class:`LangevinStimulus` holds one angle ``theta`` per replica,
+
+    d theta = -kappa*sigma_s**2*sin(theta - mu) dt + sigma_s dB   (time units),
+
+wrapped to ``[-pi, pi)`` after every step. Its stationary law is von Mises
+with mean ``mu`` and concentration ``2*kappa`` (the authors' process;
+``kappa`` is the value of the reference sheet, see
+:func:`stationary_kappa`). :class:`InputPopulation` turns it into the
+rectified-cosine rates ``s_k = max(0, cos(theta - theta_k))`` of Eq. 1.
+"""
+
+import numpy as np
+from brian2 import NeuronGroup, check_units, linked_var, second
+
+from ._groups import attach, noise_array
+
+__all__ = ["LangevinStimulus", "InputPopulation", "preferred_angles", "stationary_kappa",
+           "sample_prior", "prior_density"]
+
+
+def preferred_angles(N_s):
+    """Preferred angles ``theta_k = -pi + 2*pi*k/N_s`` of the input units."""
+    return -np.pi + 2 * np.pi * np.arange(N_s) / N_s
+
+
+def stationary_kappa(kappa):
+    """Concentration of the stationary von Mises law of the stimulus process."""
+    return 2.0 * kappa
+
+
+def prior_density(theta, mu, kappa):
+    """Stationary density of the stimulus process at ``theta`` (von Mises, ``2*kappa``)."""
+    from scipy.stats import vonmises
+    return vonmises.pdf(theta, stationary_kappa(kappa), loc=mu)
+
+
+def sample_prior(rng, size, mu, kappa):
+    """Draws from the stationary law, wrapped to ``[-pi, pi)``."""
+    theta = rng.vonmises(mu, stationary_kappa(kappa), size=size)
+    return theta - 2 * np.pi * np.floor((theta + np.pi) / (2 * np.pi))
+
+
+class LangevinStimulus(NeuronGroup):
+    """
+    LangevinStimulus(replicas, mu, kappa, sigma_s, tau, noise=None, **kwds)
+
+    One slowly drifting angle ``theta`` per replica (Euler-Maruyama).
+
+    Parameters
+    ----------
+    replicas : int
+        Number of independent angles.
+    mu, kappa, sigma_s : float
+        Prior mean (radians), drift strength (dimensionless, ``>= 0``) and
+        diffusion (per square-root time unit). ``mu``, ``kappa`` and
+        ``sigma_s`` are ``(shared, constant)`` variables: change them between
+        runs or with ``run_args``.
+    tau : `Quantity`
+        The time unit (second).
+    noise : ndarray, optional
+        Standard normal draws of shape ``(steps, replicas)`` to use instead
+        of Brian2's ``xi`` (reproducible comparisons across targets).
+    kwds
+        Passed to `NeuronGroup` (``clock``, ``order``, ``name``...).
+    """
+
+    @check_units(tau=second)
+    def __init__(self, replicas, mu, kappa, sigma_s, tau, noise=None, name="stimulus*", **kwds):
+        if kappa < 0 or not np.isfinite(kappa):
+            raise ValueError(f"kappa = {kappa!r} is not allowed: must be a finite number >= 0")
+        if sigma_s < 0 or not np.isfinite(sigma_s):
+            raise ValueError(f"sigma_s = {sigma_s!r} is not allowed: must be a finite number >= 0")
+        namespace = dict(kwds.pop("namespace", {}))
+        namespace["tau"] = tau
+        if noise is None:
+            kick = "sigma_s*xi_s*tau**-0.5"
+        else:
+            kick = "sigma_s*z_stim(t, i)/sqrt(tau*dt)"
+            namespace["z_stim"] = noise_array(noise, replicas, kwds.get("clock"), "stimulus noise")
+        eqs = f"""
+        dtheta/dt = -kappa*sigma_s**2*sin(theta - mu)/tau + {kick} : 1
+        mu : 1 (shared, constant)
+        kappa : 1 (shared, constant)
+        sigma_s : 1 (shared, constant)
+        """
+        super().__init__(replicas, eqs, method="euler", namespace=namespace, name=name, **kwds)
+        self.mu, self.kappa, self.sigma_s = mu, kappa, sigma_s
+        wrap = self.run_regularly("theta = theta - 2*pi*floor((theta + pi)/(2*pi))",
+                                  when="groups", order=self.order + 0.5, name=self.name + "_wrap")
+        self.contained_objects.append(wrap)
+        attach(self, wrap=wrap)
+
+
+class InputPopulation(NeuronGroup):
+    """
+    InputPopulation(stimulus, N_s, **kwds)
+
+    ``N_s`` input units per replica with rates ``s = max(0, cos(theta - theta_pref))``
+    (Eq. 1), computed once per step from the replica's stimulus.
+
+    Parameters
+    ----------
+    stimulus : `LangevinStimulus`
+        Source of ``theta`` (linked).
+    N_s : int
+        Units per replica, preferred angles tiling ``[-pi, pi)``.
+    """
+
+    def __init__(self, stimulus, N_s, name="inputs*", **kwds):
+        if int(N_s) != N_s or N_s < 1:
+            raise ValueError(f"N_s = {N_s!r} is not allowed: must be an integer >= 1")
+        N_s = int(N_s)
+        replicas = len(stimulus)
+        eqs = """
+        s : 1
+        theta : 1 (linked)
+        theta_pref : 1 (constant)
+        replica : integer (constant)
+        """
+        super().__init__(replicas * N_s, eqs, name=name, **kwds)
+        attach(self, N_s=N_s)
+        self.replica = np.repeat(np.arange(replicas), N_s)
+        self.theta_pref = np.tile(preferred_angles(N_s), replicas)
+        self.theta = linked_var(stimulus, "theta", index="replica")
+        rates = self.run_regularly("s = clip(cos(theta - theta_pref), 0, inf)",
+                                   when="groups", order=self.order, name=self.name + "_rates")
+        self.contained_objects.append(rates)
+        attach(self, rates=rates)

@@ -1,0 +1,216 @@
+"""Tasks: target, readout, reward ``alpha`` and decoder error ``delta``.
+
+A task is given once, as Brian2 abstract code run every step on the
+:class:`TaskReadout` group (one element per replica), and once as NumPy
+(for analysis and for :func:`check_task`). In the code, ``theta`` is the
+stimulus and ``y_0 ... y_{n_out-1}`` the linear readouts ``D r``; the code
+must set ``alpha`` (the reward, one number per replica) and ``delta_k``
+(the decoder's error signal: ``D_kj`` moves by ``delta_k * r_j``).
+``delta_k`` must be ``delta_scale * d alpha / d y_k``.
+
+Add a task by subclassing :class:`Task` (see :class:`Estimation`).
+"""
+
+import numpy as np
+from brian2 import NeuronGroup, linked_var
+
+from ._groups import attach
+
+__all__ = ["Task", "Estimation", "Classification", "TaskReadout", "get_task", "check_task", "TASKS"]
+
+
+class Task:
+    """Base class of tasks.
+
+    Attributes
+    ----------
+    name : str
+    n_out : int
+        Number of linear readouts ``y_k``.
+    variables : str
+        Extra state of the readout group (Brian2 equation lines), e.g.
+        ``"psi : 1"``.
+    code : str
+        Abstract code setting ``alpha`` and ``delta_0 ...`` from ``theta``
+        and ``y_0 ...``; constants come from :attr:`namespace`.
+    delta_scale : float
+        ``delta = delta_scale * grad_y alpha`` (checked by :func:`check_task`).
+    """
+
+    name = None
+    n_out = None
+    variables = ""
+    code = None
+    namespace = {}
+    delta_scale = 1.0
+
+    def reward(self, y, theta):
+        """``alpha`` for readouts ``y`` (..., n_out) and stimuli ``theta`` (...)."""
+        raise NotImplementedError
+
+    def delta(self, y, theta):
+        """Decoder error (..., n_out)."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Estimation(Task):
+    """Estimate ``(cos theta, sin theta)``; ``alpha = -||target - y||^2`` (Eq. 6)."""
+
+    name = "estimation"
+    n_out = 2
+    variables = "target_0 : 1\ntarget_1 : 1"
+    code = """
+    target_0 = cos(theta)
+    target_1 = sin(theta)
+    delta_0 = target_0 - y_0
+    delta_1 = target_1 - y_1
+    alpha = -(delta_0**2 + delta_1**2)
+    """
+    delta_scale = 0.5  # the reference decoder rule uses (target - y), half the gradient
+
+    def target(self, theta):
+        theta = np.asarray(theta, dtype=float)
+        return np.stack([np.cos(theta), np.sin(theta)], axis=-1)
+
+    def reward(self, y, theta):
+        return -np.sum((self.target(theta) - y) ** 2, axis=-1)
+
+    def delta(self, y, theta):
+        return self.target(theta) - y
+
+
+class Classification(Task):
+    """Class ``theta >= 0``; logistic readout ``psi = 1/(1 + exp(-gain*y))``,
+    log-likelihood reward (Eq. 7) with ``psi`` clipped to ``[eps, 1 - eps]``.
+
+    Parameters
+    ----------
+    gain : float
+        Readout gain (reference: 100).
+    eps : float
+        Clip of ``psi`` (reference: 1e-4).
+    """
+
+    name = "classification"
+    n_out = 1
+    variables = "c : 1\npsi : 1"
+    code = """
+    c = int(theta >= 0)
+    psi = clip(1/(1 + exp(-cls_gain*y_0)), cls_eps, 1 - cls_eps)
+    alpha = c*log(psi) + (1 - c)*log(1 - psi)
+    delta_0 = cls_gain*(c - psi)
+    """
+
+    def __init__(self, gain=100.0, eps=1e-4):
+        if not (np.isfinite(gain) and gain > 0):
+            raise ValueError(f"gain = {gain!r} is not allowed: must be a finite number > 0")
+        if not (0 < eps < 0.5):
+            raise ValueError(f"eps = {eps!r} is not allowed: must be in (0, 0.5)")
+        self.gain, self.eps = float(gain), float(eps)
+        self.namespace = {"cls_gain": self.gain, "cls_eps": self.eps}
+
+    def __repr__(self):
+        return f"Classification(gain={self.gain!r}, eps={self.eps!r})"
+
+    def target(self, theta):
+        return (np.asarray(theta) >= 0).astype(float)
+
+    def psi(self, y):
+        with np.errstate(over="ignore"):
+            p = 1.0 / (1.0 + np.exp(-self.gain * np.asarray(y, dtype=float)[..., 0]))
+        return np.clip(p, self.eps, 1 - self.eps)
+
+    def reward(self, y, theta):
+        c, psi = self.target(theta), self.psi(y)
+        return c * np.log(psi) + (1 - c) * np.log(1 - psi)
+
+    def delta(self, y, theta):
+        return (self.gain * (self.target(theta) - self.psi(y)))[..., None]
+
+
+TASKS = {"estimation": Estimation, "classification": Classification}
+
+
+def get_task(task):
+    """A :class:`Task` from a task instance or a name in :data:`TASKS`."""
+    if isinstance(task, Task):
+        return task
+    if task in TASKS:
+        return TASKS[task]()
+    raise ValueError(f"task = {task!r} is not allowed: must be one of {sorted(TASKS)} or a Task instance")
+
+
+class TaskReadout(NeuronGroup):
+    """
+    TaskReadout(task, stimulus, **kwds)
+
+    One element per replica holding the readouts ``y_k`` (summed variables
+    written by the decoder synapses), the reward ``alpha`` and the decoder
+    errors ``delta_k``, computed by the task's code once per step. It also
+    accumulates ``alpha_acc`` (sum of rewards, for learning curves) and sets
+    the learning gate ``learn = plastic*(t >= t_on)`` read by every rule.
+
+    Parameters
+    ----------
+    task : `Task` or str
+    stimulus : `LangevinStimulus`
+        Source of ``theta`` (linked, one per replica).
+    """
+
+    def __init__(self, task, stimulus, name="readout*", **kwds):
+        task = get_task(task)
+        lines = ["theta : 1 (linked)", "alpha : 1", "alpha_acc : 1",
+                 "plastic : 1 (shared, constant)", "t_on : second (shared, constant)",
+                 "learn : 1 (shared)"]
+        lines += [f"y_{k} : 1" for k in range(task.n_out)]
+        lines += [f"delta_{k} : 1" for k in range(task.n_out)]
+        namespace = dict(kwds.pop("namespace", {}))
+        namespace.update(task.namespace)
+        super().__init__(len(stimulus), "\n".join(lines) + "\n" + task.variables,
+                         namespace=namespace, name=name, **kwds)
+        attach(self, task=task)
+        self.theta = linked_var(stimulus, "theta")
+        self.plastic = 1
+        code = "learn = plastic*int(t >= t_on)\n" + task.code + "\nalpha_acc += alpha"
+        reward_code = self.run_regularly(code, when="groups", order=self.order,
+                                         name=self.name + "_reward")
+        self.contained_objects.append(reward_code)
+        attach(self, reward_code=reward_code)
+
+
+def check_task(task, n=200, seed=0, rtol=1e-5):
+    """Shared checks every task must pass (built-in or a user's).
+
+    The NumPy ``reward`` and ``delta`` have the right shapes and are finite,
+    and ``delta == delta_scale * d alpha / d y`` by central differences.
+    Raises ``ValueError`` naming the failing check; returns ``True``.
+    """
+    task = get_task(task)
+    if not (isinstance(task.n_out, int) and task.n_out >= 1):
+        raise ValueError(f"{task!r}.n_out = {task.n_out!r} is not allowed: must be an integer >= 1")
+    for word in ["alpha"] + [f"delta_{k}" for k in range(task.n_out)]:
+        if word not in (task.code or ""):
+            raise ValueError(f"{task!r}.code does not set {word}")
+    rng = np.random.default_rng(seed)
+    theta = rng.uniform(-np.pi, np.pi, n)
+    y = rng.normal(0, 0.02, (n, task.n_out))
+    alpha, delta = task.reward(y, theta), task.delta(y, theta)
+    if np.shape(alpha) != (n,) or np.shape(delta) != (n, task.n_out):
+        raise ValueError(f"{task!r}: reward has shape {np.shape(alpha)}, delta {np.shape(delta)}; "
+                         f"expected ({n},) and ({n}, {task.n_out})")
+    if not (np.all(np.isfinite(alpha)) and np.all(np.isfinite(delta))):
+        raise ValueError(f"{task!r}: reward or delta not finite")
+    h = 1e-6
+    for k in range(task.n_out):
+        e = np.zeros(task.n_out)
+        e[k] = h
+        grad = (task.reward(y + e, theta) - task.reward(y - e, theta)) / (2 * h)
+        err = np.abs(task.delta_scale * grad - delta[:, k])
+        if np.any(err > rtol * np.maximum(1.0, np.abs(delta[:, k]))):
+            j = int(np.argmax(err))
+            raise ValueError(f"{task!r}: delta_{k} = {delta[j, k]!r} but delta_scale * d alpha/d y_{k} = "
+                             f"{task.delta_scale * grad[j]!r} at theta = {theta[j]!r}, y = {y[j]!r}")
+    return True

@@ -1,0 +1,40 @@
+"""Every target against the NumPy oracle (tests/oracle.py), step for step, learning on."""
+
+import numpy as np
+import pytest
+
+import oracle
+from conftest import TARGETS, normal_noise, oracle_inputs
+from brian_effplast import Config, PlasticCircuit
+
+STEPS = 2000
+RTOL, ATOL = 1e-9, 1e-12  # round-off of -ffast-math code vs NumPy, over 2000 steps
+
+
+def fast_learning(task):
+    # Learning rates 200x the reference so that 2000 steps change every parameter visibly.
+    cfg = Config.default(task)
+    pl = cfg.plasticity
+    return cfg.replace(**{f"plasticity.eta_{p}": 200 * getattr(pl, f"eta_{p}") for p in "WCbD"},
+                       **{"run.transient": 0.0, "init.b": 0.3})
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("task", ["estimation", "classification"])
+def test_matches_oracle_with_learning(target, task):
+    cfg = fast_learning(task)
+    noise = normal_noise(11, STEPS, 1, cfg.circuit.N)
+    model = PlasticCircuit(cfg, seed=5, target=target, noise=noise)
+    params, state = oracle_inputs(model)
+    expected, traces = oracle.simulate(params, state, noise["stimulus"], noise["rates"], STEPS)
+    out = model.run(STEPS * cfg.circuit.dt, record=("r", "alpha", "theta"))
+    got = model.state
+    np.testing.assert_allclose(out["r"], traces["r"], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(out["alpha"], traces["alpha"], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(out["theta"], traces["theta"], rtol=RTOL, atol=ATOL)
+    for key, okey in [("W", "W"), ("C", "C"), ("b", "b"), ("D", "D"), ("W_bar", "rr_bar"),
+                      ("C_bar", "rs_bar"), ("r_bar", "r_bar")]:
+        np.testing.assert_allclose(got[key], expected[okey], rtol=RTOL, atol=ATOL, err_msg=key)
+    # learning really happened: every parameter moved well beyond the tolerance
+    for key in "WCbD":
+        assert np.max(np.abs(got[key] - state[key])) > 1e-4, key
