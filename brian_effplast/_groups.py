@@ -22,3 +22,13 @@ def noise_array(noise, n, clock, what):
     if clock is None:
         raise ValueError(f"{what} needs an explicit clock= to fix its time step")
     return TimedArray(noise, dt=clock.dt)
+
+
+def drop_idle_state_updater(group):
+    """Remove the state updater of a group without differential equations.
+
+    Brian2 schedules one anyway; it does nothing but costs a code-object
+    call every step.
+    """
+    if not group.equations.diff_eq_names:
+        group.contained_objects.remove(group.state_updater)

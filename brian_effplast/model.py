@@ -112,10 +112,20 @@ class PlasticCircuit:
         replica first, e.g. ``W`` is ``(R, N, N)``); the rest is drawn.
     noise : dict, optional
         ``{"stimulus": (steps, R), "rates": (steps, R*N)}`` standard normals
-        replacing Brian2's ``xi`` (for exact comparisons); the model can then
-        run at most ``steps`` steps.
+        replacing Brian2's ``xi`` (for exact comparisons; either key alone
+        is fine); the model can then run at most ``steps`` steps.
     fi_curve : `FICurve`, optional
         Default: the config's softplus.
+    t : float
+        Time units already simulated (when continuing a saved model): the
+        transient and the noise stream continue from there.
+
+    Notes
+    -----
+    Brian2's noise is seeded at the start of every :meth:`run` from
+    ``(seed, step)``, so a simulation split into runs at the same points
+    gives the same result whether it ran in one process or was saved and
+    continued in another (same target).
 
     Examples
     --------
@@ -124,7 +134,7 @@ class PlasticCircuit:
     """
 
     def __init__(self, config=None, *, task=None, replicas=None, seed=None, target=None,
-                 state=None, noise=None, fi_curve=None):
+                 state=None, noise=None, fi_curve=None, t=0.0):
         if config is None:
             config = Config.default(task if isinstance(task, str) else "estimation")
         if not isinstance(config, Config):
@@ -154,31 +164,36 @@ class PlasticCircuit:
         if state is not None:
             self.state.update(_check_state(state, self.R, self.N, self.N_s, self.n_out))
         self.noise = self._check_noise(noise)
-        self.t = 0.0  # time units simulated so far
+        if not (np.isfinite(t) and t >= 0):
+            raise ValueError(f"t = {t!r} is not allowed: must be a finite number of time units >= 0")
+        self.t = float(t)  # time units simulated so far
+        self._steps_run = 0  # steps run by this object (rows of external noise used)
         self.plastic = True
         self._net = None
-        self._runs = 0
 
     # -- construction -------------------------------------------------------------
 
     def _check_noise(self, noise):
         if noise is None:
             return None
-        if set(noise) != {"stimulus", "rates"}:
-            raise ValueError(f"noise keys {sorted(noise)} are not allowed: must be 'stimulus' and 'rates'")
-        zs, z = np.asarray(noise["stimulus"], float), np.asarray(noise["rates"], float)
-        if zs.ndim != 2 or zs.shape[1] != self.R or z.ndim != 2 or z.shape != (zs.shape[0], self.R * self.N):
-            raise ValueError(f"noise shapes stimulus {zs.shape}, rates {z.shape}: must be "
-                             f"(steps, {self.R}) and (steps, {self.R * self.N})")
-        return {"stimulus": zs, "rates": z}
+        shapes = {"stimulus": self.R, "rates": self.R * self.N}
+        if not noise or set(noise) - set(shapes):
+            raise ValueError(f"noise keys {sorted(noise)} are not allowed: use 'stimulus' and/or 'rates'")
+        out = {k: np.asarray(v, dtype=float) for k, v in noise.items()}
+        lengths = {len(v) for v in out.values()}
+        for key, value in out.items():
+            if value.ndim != 2 or value.shape[1] != shapes[key] or len(lengths) > 1:
+                raise ValueError(f"noise[{key!r}] has shape {value.shape}: must be (steps, {shapes[key]}), "
+                                 "with the same number of steps for every key")
+        return out
 
     def _build(self, t_on):
         """Create the Brian2 objects from :attr:`state`."""
         cfg, R, N, N_s = self.config, self.R, self.N, self.N_s
         clock = Clock(dt=self.dt * self.tau, name="effplast_clock*")
         self.clock = clock
-        # external noise: the rows from the current step on (a standalone run starts at t = 0)
-        start = self._steps_done() if self.target == "cpp_standalone" else 0
+        # external noise: the rows from the current step on (a network starts at t = 0)
+        start = self._steps_run
         noise = {k: v[start:] for k, v in (self.noise or {}).items()}
         k_bar, dt_tu = cfg.k_bar, self.dt
         pl = cfg.plasticity
@@ -266,9 +281,10 @@ class PlasticCircuit:
             raise ValueError(f"duration = {duration!r} is not allowed: must be at least one step ({self.dt})")
         curve_bin = self.config.run.curve_bin if curve_bin is None else curve_bin
         bin_steps = self.config.steps(curve_bin, name="curve_bin")
-        if self.noise is not None and self._steps_done() + steps > len(self.noise["rates"]):
-            raise ValueError(f"duration = {duration!r} needs {self._steps_done() + steps} noise rows "
-                             f"in total, the supplied noise has {len(self.noise['rates'])}")
+        rows = min((len(v) for v in (self.noise or {}).values()), default=None)
+        if rows is not None and self._steps_run + steps > rows:
+            raise ValueError(f"duration = {duration!r} needs {self._steps_run + steps} noise rows "
+                             f"in total, the supplied noise has {rows}")
         if plastic is not None:
             self.plastic = bool(plastic)
         unknown = set(record) - {"theta", "r", "y", "alpha"}
@@ -280,6 +296,7 @@ class PlasticCircuit:
         else:
             out = self._run_runtime(steps, record, record_every, bin_steps, report)
         self.t += steps * self.dt
+        self._steps_run += steps
         for key in ("W", "C", "b", "D", "r"):
             if not np.all(np.isfinite(self.state[key])):
                 raise FloatingPointError(f"the run diverged: {key} is not finite after t = {self.t} time units")
@@ -287,6 +304,9 @@ class PlasticCircuit:
 
     def _steps_done(self):
         return int(round(self.t / self.dt))
+
+    def _reseed(self):
+        brian2.seed(int(np.random.SeedSequence([self.seed, self._steps_done()]).generate_state(1)[0]))
 
     def _monitors(self, record, record_every, bin_steps):
         # cumulative reward at the start of each bin; the final sum is read after the run
@@ -322,14 +342,11 @@ class PlasticCircuit:
 
     def _run_runtime(self, steps, record, record_every, bin_steps, report):
         brian2.prefs.codegen.target = self.target
-        t_on = self.config.run.transient
         if self._net is None:
-            if self.noise is None:
-                brian2.seed(self.seed)
-            objs = self._build(t_on)
-            self._net = Network(objs)
+            self._net = Network(self._build(max(0.0, self.config.run.transient - self.t)))
         else:
             self._set_state()
+        self._reseed()
         self.readout.plastic = int(self.plastic)
         self.readout.alpha_acc = 0
         mons = self._monitors(record, record_every, bin_steps)
@@ -346,9 +363,8 @@ class PlasticCircuit:
         set_device("cpp_standalone", build_on_run=False)
         directory = tempfile.mkdtemp(prefix="effplast_standalone_")
         try:
-            t_on = max(0.0, self.config.run.transient - self.t)
-            brian2.seed(int(np.random.SeedSequence([self.seed, self._runs]).generate_state(1)[0]))
-            objs = self._build(t_on)
+            objs = self._build(max(0.0, self.config.run.transient - self.t))
+            self._reseed()
             self.readout.plastic = int(self.plastic)
             mons = self._monitors(record, record_every, bin_steps)
             net = Network(objs + list(mons.values()))
@@ -361,5 +377,4 @@ class PlasticCircuit:
             device.activate()
             set_device("runtime")
             shutil.rmtree(directory, ignore_errors=True)
-        self._runs += 1
         return out

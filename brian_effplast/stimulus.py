@@ -14,7 +14,7 @@ rectified-cosine rates ``s_k = max(0, cos(theta - theta_k))`` of Eq. 1.
 import numpy as np
 from brian2 import NeuronGroup, check_units, linked_var, second
 
-from ._groups import attach, noise_array
+from ._groups import attach, drop_idle_state_updater, noise_array
 
 __all__ = ["LangevinStimulus", "InputPopulation", "preferred_angles", "stationary_kappa",
            "sample_prior", "prior_density"]
@@ -128,3 +128,4 @@ class InputPopulation(NeuronGroup):
                                    when="groups", order=self.order, name=self.name + "_rates")
         self.contained_objects.append(rates)
         attach(self, rates=rates)
+        drop_idle_state_updater(self)

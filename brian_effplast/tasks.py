@@ -14,7 +14,7 @@ Add a task by subclassing :class:`Task` (see :class:`Estimation`).
 import numpy as np
 from brian2 import NeuronGroup, linked_var
 
-from ._groups import attach
+from ._groups import attach, drop_idle_state_updater
 
 __all__ = ["Task", "Estimation", "Classification", "TaskReadout", "get_task", "check_task", "TASKS"]
 
@@ -179,6 +179,7 @@ class TaskReadout(NeuronGroup):
                                          name=self.name + "_reward")
         self.contained_objects.append(reward_code)
         attach(self, reward_code=reward_code)
+        drop_idle_state_updater(self)
 
 
 def check_task(task, n=200, seed=0, rtol=1e-5):

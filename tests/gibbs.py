@@ -6,87 +6,106 @@ For symmetric ``W`` the circuit (paper Eq. 2, ``docs/model.md``)
 
     dr = [-f^-1(r) + W r + h] dt + sigma dB,      h = C s + b,
 
-has the stationary density (Eqs. 3-4)
+is a Langevin process ``dr = -grad E dt + sigma dB`` with the energy (Eq. 3)
 
-    p(r | s) = exp(-E(r) / sigma^2) / Z,
-    E(r)     = -1/2 r^T W r + sum_i F(r_i) - h^T r,   F(r) = int_0^r f^-1(x) dx,
+    E(r) = -1/2 r^T W r + sum_i F(r_i) - h^T r,   F(r) = int_0^r f^-1(x) dx,
 
-on ``r_i > 0``. The simulation clips rates to ``[r_min, r_max] = [0.001,
-100]``; in the limit ``dt -> 0`` clipping is a reflecting wall, and the
-stationary law of a reflected Langevin process is the same Gibbs density
-restricted to the box. The quadrature therefore integrates over
-``[r_lo, inf)^N`` with ``r_lo = R_MIN = 0.001`` by default (pass
-``r_lo=0`` for the unclipped density on ``(0, inf)``); ``r_max = 100`` is
-never reached for a normalisable density and is ignored.
+and its stationary density is the Gibbs density ``p(r|s) = exp(-E/T)/Z``.
 
-Everything is computed on a tensor grid (``N = 1, 2``; any small ``N``
-works, the cost is ``n**N``). The grid adapts to the density: a coarse
-search brackets the set where ``log p >= max log p - n_sd**2 / 2`` (``n_sd
-= 12`` "standard deviations", i.e. a relative density of ``e^-72``), and
-the spacing is ``sd / points_per_sd`` where ``sd`` is the smallest of the
-marginal standard deviations and the conditional standard deviations
-``sigma / sqrt(d^2E/dr_i^2)`` at the mode (near ``r_lo`` the latter
-resolves the ``r log r`` behaviour of ``F``). One-dimensional weights are
-composite Simpson. ``tests/test_gibbs_quadrature.py`` checks convergence
-by halving the spacing.
+Temperature (read this). For standard Brownian motion (``dB ~ N(0, dt)``,
+as in ``docs/model.md``: ``sigma * sqrt(dt) * z``) the Fokker-Planck equation
+``0 = div(p grad E) + (sigma^2 / 2) lap p`` gives ``T = sigma^2 / 2``, i.e.
+``p ~ exp(-2 E / sigma^2)``. The paper's Eq. 4 prints ``exp(-E / sigma^2)``
+(``T = sigma^2``), which would be right only for noise of variance ``2 dt``.
+An Euler-Maruyama run of the model (``tests/test_gibbs_quadrature.py``)
+follows ``T = sigma^2 / 2`` and rejects ``T = sigma^2``. Every function here
+takes ``convention="sde"`` (default, ``T = sigma^2 / 2``) or
+``convention="paper"`` (``T = sigma^2``); see :func:`temperature`. For the
+learning rule the difference is a positive factor 2 in the gradient (a
+learning-rate rescaling): the rule's direction is the same either way.
+
+Domain. Rates live on ``(0, inf)``; the simulation clips them to ``[r_min,
+r_max] = [0.001, 100]``. As ``dt -> 0`` clipping is a reflecting wall and the
+stationary law of the reflected process is the same Gibbs density restricted
+to the box, so the quadrature integrates over ``[r_lo, inf)^N`` with ``r_lo =
+R_MIN = 0.001`` by default (``r_lo=0`` gives the density on ``(0, inf)``);
+``r_max = 100`` is never reached for a normalisable density.
+
+Grid. A tensor grid (``N = 1, 2``; any small ``N`` works, the cost is
+``n**N``) adapted to the density: a coarse search brackets the set where
+``log p >= max log p - n_sd^2 / 2`` (``n_sd = 12``, a relative density of
+``e^-72``), and the spacing is ``sd / points_per_sd`` with ``sd`` the
+smaller of the marginal standard deviation and the conditional one
+``sqrt(T / (d^2E/dr_i^2))`` at the mode. Where the support reaches the wall
+the axis is graded towards it (``r = ell log(1 + exp(u))``, ``u`` uniform:
+logarithmic spacing for ``r << ell``), because ``F(r) ~ r log r / g`` makes
+the integrand non-smooth on the scale of ``r`` itself there; with a uniform
+grid the quadrature converges only like ``h^2``. 1-D weights are composite
+Simpson (in ``u`` where graded). ``tests/test_gibbs_quadrature.py`` checks
+convergence by halving the spacing and against ``scipy.integrate.quad``.
 
 Gradient conventions (keep the factors straight)
 -------------------------------------------------
-With a fixed grid, derivatives of the quadrature objective are exactly the
-discrete covariances below, so finite differences and the rule agree up to
-the finite-difference truncation error; what the comparison checks is the
-factors. Write ``Cov(alpha, x) = E[alpha (x - <x>)]`` with ``<x>`` the
-conditional mean under ``p(r|s)`` and ``O(theta) = E[alpha(D r, target)]``.
-Since ``dp/dtheta = -(dE/dtheta - <dE/dtheta>) p / sigma^2``:
+Write ``Cov(alpha, x) = E[alpha (x - <x>)]`` with ``<x>`` the conditional
+mean under ``p(r|s)`` and ``O(theta) = E[alpha(D r, target)]`` for one
+stimulus. Since ``dp/dtheta = -(dE/dtheta - <dE/dtheta>) p / T``:
 
 * symmetric off-diagonal pair ``w_ij = w_ji = w`` (``i != j``), both entries
   moved together by ``eps``: ``-1/2 r^T W r`` changes by ``-eps r_i r_j``
-  (the ``1/2`` times the two entries), so
-  ``dO/dw = Cov(alpha, r_i r_j) / sigma^2`` -- the paper's Eq. 8-10 (which
-  differentiates with respect to the tied pair);
+  (the ``1/2`` times the two entries), so ``dO/dw = Cov(alpha, r_i r_j) / T``
+  -- the paper's Eqs. 8-10 (which differentiate with respect to the tied
+  pair, with ``T = sigma^2``);
 * diagonal ``w_ii``: ``-1/2 r^T W r`` changes by ``-eps r_i^2 / 2``, so
-  ``dO/dw_ii = Cov(alpha, r_i^2) / (2 sigma^2)``;
+  ``dO/dw_ii = Cov(alpha, r_i^2) / (2 T)``;
 * one input weight ``c_ik`` (``h_i`` changes by ``eps s_k``):
-  ``dO/dc_ik = Cov(alpha, r_i s_k) / sigma^2 = s_k Cov(alpha, r_i) / sigma^2``;
-* one bias ``b_i``: ``dO/db_i = Cov(alpha, r_i) / sigma^2``.
+  ``dO/dc_ik = Cov(alpha, r_i s_k) / T = s_k Cov(alpha, r_i) / T``;
+* one bias ``b_i``: ``dO/db_i = Cov(alpha, r_i) / T``.
 
 Equivalently, treating every entry ``W[i, j]`` as a free variable in the
 formula ``-1/2 r^T W r`` (off the symmetric manifold), the per-entry partial
-is ``dO/dW[i, j] = Cov(alpha, r_i r_j) / (2 sigma^2)`` for *every* entry,
-diagonal or not.
+is ``dO/dW[i, j] = Cov(alpha, r_i r_j) / (2 T)`` for *every* entry, diagonal
+or not.
 
 The library's rule moves *each* entry by ``eta * alpha (r_i r_j - <>)``
-(``docs/model.md`` step 6), whose expectation is ``eta * Cov(alpha, r_i r_j)``:
+(``docs/model.md`` step 6), whose expectation is ``delta = eta Cov(alpha,
+r_i r_j)``:
 
-* per entry that is ``2 sigma^2 eta`` times the per-entry partial, for all
-  ``i, j``; for ``C`` and ``b`` the factor is ``sigma^2 eta``;
-* for a symmetric pair, both entries move by the same amount ``delta = eta
-  Cov``, i.e. the tied parameter ``w`` moves by ``delta = sigma^2 eta
-  dO/dw`` (the sum of the two entry updates, ``2 delta``, is ``2 sigma^2
-  eta dO/dw``) and ``O`` changes by ``delta * dO/dw``;
-* for a diagonal entry, ``delta = eta Cov = 2 sigma^2 eta dO/dw_ii``.
+* per entry that is ``2 T eta`` times the per-entry partial, for all ``i,
+  j``; for ``C`` and ``b`` entries it is ``T eta`` times the partial;
+* for a symmetric pair both entries move by ``delta``, i.e. the tied
+  parameter ``w`` moves by ``delta = T eta dO/dw`` (the sum of the two entry
+  updates, ``2 delta``, is ``2 T eta dO/dw``) and ``O`` changes by ``delta *
+  dO/dw``; the rule keeps ``W`` symmetric;
+* for a diagonal entry ``delta = eta Cov = 2 T eta dO/dw_ii``.
 
-So the rule is gradient ascent on ``O`` with a positive, entry-dependent
-step (a factor 2 larger on the diagonal of ``W`` relative to the tied
-off-diagonal pairs, ``C`` and ``b``). :func:`rule_expectation` returns
-``Cov(alpha, x) / sigma^2``; :func:`analytic_gradient` applies the ``1/2``
-on the diagonal; :func:`fd_gradient` is the central difference.
+So the rule is gradient ascent on ``O`` with positive, entry-dependent
+steps (twice as large, relative to the gradient, on the diagonal of ``W``
+as on the tied off-diagonal pairs, ``C`` and ``b``).
+:func:`rule_expectation` returns ``Cov(alpha, x) / T``;
+:func:`analytic_gradient` applies the ``1/2`` on the diagonal;
+:func:`fd_gradient` is the central finite difference. With a fixed grid the
+derivative of the quadrature objective is exactly the discrete covariance,
+so finite differences and the rule agree up to the finite-difference
+truncation error: what the comparison checks is the factors (the
+convergence of the quadrature itself is checked separately).
 
 Goodness of fit with simulated samples
 --------------------------------------
 :func:`sample_gof` (N = 1, Kolmogorov-Smirnov) and :func:`sample_gof_2d`
 (N = 2, chi-square) assume *independent* samples. Samples of one simulated
 trajectory are autocorrelated (the relaxation time of ``r`` is about
-``1 / (1 - lambda_max(W))`` time units near the linear regime, i.e. ~100
-steps at ``dt = 0.01``); the caller must thin them to roughly independent
-draws, e.g. keep one sample every 5-10 correlation times after discarding a
-burn-in of the same length, or take one sample per independent replica.
-Without thinning both tests reject far too often. Two further caveats for
+``1 / (1 - lambda_max(W))`` time units in the near-linear regime, ~100 steps
+at ``dt = 0.01``); the caller must thin them to roughly independent draws,
+e.g. keep one sample every 5-10 correlation times after a burn-in of the
+same length, and/or take one sample per independent replica. Without
+thinning both tests reject far too often. Two further caveats for
 Euler-Maruyama samples: clipping at ``r_min`` puts an atom of mass
-``O(sigma sqrt(dt) p(r_min))`` (about 1% at ``dt = 0.01``, ``sigma = 0.2``)
-exactly at ``r_min``, and the discrete-time stationary law differs from the
-continuous one by ``O(dt)``. Use ``condition_above`` (e.g. ``0.01``) to
-test only the part of the law away from the wall when the atom matters.
+``O(sigma sqrt(dt) p(r_min))`` exactly at ``r_min`` (about 1.7% for ``N = 1,
+w = 0.2, h = 0.15, sigma = 0.2, dt = 0.01``), which a KS test detects; pass
+``condition_above`` (a few ``sigma sqrt(dt)`` above ``r_min``, e.g. ``0.02``)
+to test the law away from the wall and its Euler boundary layer. And
+the discrete-time stationary law differs from the continuous one by
+``O(dt)``, detectable only with very many samples.
 """
 
 import math
@@ -101,6 +120,20 @@ SOFTPLUS_DEFAULT = dict(a=0.0, beta=1.0 / 30.0, g=30.0)
 R_MIN = 1e-3
 #: Upper rate bound of the simulation (never reached by the quadrature).
 R_MAX = 100.0
+#: Temperature conventions: ``T = sigma^2 / 2`` (exact for Eq. 2 with
+#: standard Brownian motion, what the simulation samples) or ``T = sigma^2``
+#: (the paper's Eq. 4 as printed).
+CONVENTIONS = ("sde", "paper")
+
+
+def temperature(sigma, convention="sde"):
+    """Temperature ``T`` of ``p ~ exp(-E / T)`` for noise amplitude ``sigma``:
+    ``sigma^2 / 2`` for ``convention="sde"``, ``sigma^2`` for ``"paper"``."""
+    if convention == "sde":
+        return 0.5 * float(sigma) ** 2
+    if convention == "paper":
+        return float(sigma) ** 2
+    raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -239,8 +272,9 @@ class GibbsGrid:
     weights : array, shape ``(n_1, ..., n_N)``; their tensor product, so
         ``sum(weights * g)`` integrates ``g``.
     density : array, same shape; normalised, ``sum(weights * density) == 1``.
-    log_z : float; ``log int exp(-E / sigma^2) dr`` over the grid box.
-    W, h, sigma, fi, r_lo : the parameters it was computed for.
+    log_z : float; ``log int exp(-E / T) dr`` over the grid box.
+    temperature : ``T`` (see :func:`temperature`).
+    W, h, sigma, convention, fi, r_lo : the parameters it was computed for.
     """
 
     axes: tuple
@@ -251,6 +285,8 @@ class GibbsGrid:
     W: np.ndarray
     h: np.ndarray
     sigma: float
+    temperature: float
+    convention: str
     fi: dict
     r_lo: float
 
@@ -287,7 +323,7 @@ class GibbsGrid:
         """Normalised density at arbitrary ``points`` (shape ``(..., N)``),
         zero outside the grid box."""
         r = np.asarray(points, dtype=float)
-        lp = -energy(r, self.W, self.h, self.fi) / self.sigma ** 2 - self.log_z
+        lp = -energy(r, self.W, self.h, self.fi) / self.temperature - self.log_z
         inside = np.ones(r.shape[:-1], dtype=bool)
         for i, x in enumerate(self.axes):
             inside &= (r[..., i] >= x[0]) & (r[..., i] <= x[-1])
@@ -356,8 +392,8 @@ def graded_axis(lo, hi, dr, ell, du_max=0.2, max_points=None):
     return x, w
 
 
-def make_grid(W, h, sigma, r_lo=R_MIN, fi=None, n_sd=12.0, points_per_sd=8.0,
-              max_points=None, n_coarse=161, ell=None):
+def make_grid(W, h, sigma, r_lo=R_MIN, fi=None, n_sd=12.0, points_per_sd=16.0,
+              max_points=None, n_coarse=161, ell=None, du_max=0.1, convention="sde"):
     """Adaptive quadrature rule ``[(nodes, weights), ...]`` for the Gibbs density.
 
     Brackets ``{r : log p(r) >= max log p - n_sd^2 / 2}`` on a coarse grid
@@ -367,12 +403,14 @@ def make_grid(W, h, sigma, r_lo=R_MIN, fi=None, n_sd=12.0, points_per_sd=8.0,
     smaller of the marginal standard deviation and the conditional one at
     the mode). Where the support reaches the wall ``r_lo`` the axis is
     graded towards it (:func:`graded_axis`, scale ``ell``, default ``3
-    beta``); otherwise it is uniform. Composite Simpson weights.
+    beta``, log-spacing at most ``du_max``); otherwise it is uniform.
+    Composite Simpson weights.
     ``max_points`` caps the nodes per axis (default 20001 for ``N = 1``,
     1201 for ``N = 2``, 161 otherwise).
     """
     W, h = _check(W, h, sigma)
     p = _fi(fi)
+    T = temperature(sigma, convention)
     N = h.size
     if max_points is None:
         max_points = {1: 20001, 2: 1201}.get(N, 161)
@@ -384,7 +422,7 @@ def make_grid(W, h, sigma, r_lo=R_MIN, fi=None, n_sd=12.0, points_per_sd=8.0,
     for _ in range(60):  # grow / zoom
         axes = [np.linspace(lo[i], hi[i], n_coarse) for i in range(N)]
         cell = (hi - lo) / (n_coarse - 1)
-        lp = -_energy_tensor(axes, W, h, p) / sigma ** 2
+        lp = -_energy_tensor(axes, W, h, p) / T
         keep = lp >= lp.max() - thr
         touching = False
         new_lo, new_hi = lo.copy(), hi.copy()
@@ -408,7 +446,7 @@ def make_grid(W, h, sigma, r_lo=R_MIN, fi=None, n_sd=12.0, points_per_sd=8.0,
     # scales: marginal sd on the coarse grid and conditional sd at the mode
     axes = [np.linspace(lo[i], hi[i], n_coarse) for i in range(N)]
     E = _energy_tensor(axes, W, h, p)
-    dens = np.exp(-(E - E.min()) / sigma ** 2)
+    dens = np.exp(-(E - E.min()) / T)
     m = dens * _tensor_weights([quad_weights_1d(x) for x in axes])
     m /= m.sum()
     pts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
@@ -417,13 +455,13 @@ def make_grid(W, h, sigma, r_lo=R_MIN, fi=None, n_sd=12.0, points_per_sd=8.0,
     idx = np.unravel_index(np.argmin(E), E.shape)
     mode = _minimise_energy(np.array([x[i] for x, i in zip(axes, idx)]), W, h, p, r_lo)
     hess_diag = softplus_finv_prime(mode, **p) - np.diag(W)
-    cond_sd = sigma / np.sqrt(np.maximum(hess_diag, 1e-300))
+    cond_sd = np.sqrt(T / np.maximum(hess_diag, 1e-300))
     sd = np.minimum(np.sqrt(var), cond_sd)
     out = []
     for i in range(N):
         dr = sd[i] / points_per_sd
         if lo[i] <= r_lo:
-            out.append(graded_axis(lo[i], hi[i], dr, ell, max_points=max_points))
+            out.append(graded_axis(lo[i], hi[i], dr, ell, du_max=du_max, max_points=max_points))
         else:
             n = int(math.ceil((hi[i] - lo[i]) / dr)) + 1
             out.append(uniform_axis(lo[i], hi[i], min(max(n, 101), max_points)))
@@ -458,14 +496,18 @@ def _as_rule(grid_1d, N):
     return rule
 
 
-def gibbs_density(W, h, sigma, grid_1d=None, *, r_lo=R_MIN, fi=None, **grid_kw):
-    """The normalised density ``p(r|s) = exp(-E/sigma^2)/Z`` on a tensor grid.
+def gibbs_density(W, h, sigma, grid_1d=None, *, r_lo=R_MIN, fi=None, convention="sde",
+                  **grid_kw):
+    """The normalised density ``p(r|s) = exp(-E/T)/Z`` on a tensor grid.
 
     Parameters
     ----------
     W : (N, N) symmetric recurrent weights.
     h : (N,) total external drive ``C s + b``.
-    sigma : noise amplitude (the temperature is ``sigma^2``).
+    sigma : noise amplitude of Eq. 2.
+    convention : ``"sde"`` (default, ``T = sigma^2 / 2``: the stationary law
+        of Eq. 2 with standard Brownian motion, i.e. of the simulation) or
+        ``"paper"`` (``T = sigma^2``, Eq. 4 as printed).
     grid_1d : None (adaptive rule, :func:`make_grid`), or a fixed rule (see
         :func:`_as_rule`: a GibbsGrid, one 1-D node array for every neuron,
         or ``N`` node arrays / ``(nodes, weights)`` pairs).
@@ -483,21 +525,23 @@ def gibbs_density(W, h, sigma, grid_1d=None, *, r_lo=R_MIN, fi=None, **grid_kw):
     p = _fi(fi)
     N = h.size
     if grid_1d is None:
-        rule = make_grid(W, h, sigma, r_lo=r_lo, fi=p, **grid_kw)
+        rule = make_grid(W, h, sigma, r_lo=r_lo, fi=p, convention=convention, **grid_kw)
     else:
         if grid_kw:
             raise TypeError(f"grid options {sorted(grid_kw)} given with a fixed grid")
         rule = _as_rule(grid_1d, N)
     axes = tuple(x for x, _ in rule)
     axis_w = tuple(w for _, w in rule)
+    T = temperature(sigma, convention)
     E = _energy_tensor(axes, W, h, p)
-    lp = -E / sigma ** 2
+    lp = -E / T
     shift = lp.max()
     un = np.exp(lp - shift)
     wts = _tensor_weights(axis_w)
     z = float((wts * un).sum())
     return GibbsGrid(axes=axes, axis_weights=axis_w, weights=wts, density=un / z,
-                     log_z=shift + math.log(z), W=W, h=h, sigma=float(sigma), fi=p,
+                     log_z=shift + math.log(z), W=W, h=h, sigma=float(sigma), temperature=T,
+                     convention=convention, fi=p,
                      r_lo=float(min(x[0] for x in axes)))
 
 
@@ -507,8 +551,11 @@ def _grid(W, h, sigma, grid, **kw):
     grid if ``grid`` is None."""
     if grid is None:
         return gibbs_density(W, h, sigma, **kw)
-    fi = kw.get("fi", grid.fi if isinstance(grid, GibbsGrid) else None)
-    return gibbs_density(W, h, sigma, grid, fi=fi)
+    if isinstance(grid, GibbsGrid):
+        kw.setdefault("fi", grid.fi)
+        kw.setdefault("convention", grid.convention)
+    return gibbs_density(W, h, sigma, grid, fi=kw.get("fi"),
+                         convention=kw.get("convention", "sde"))
 
 
 def fixed_point(W, h, fi=None, r0=None):
@@ -608,7 +655,9 @@ def _x(G, which, s):
 
 def rule_expectation(W, h, D, target, sigma, reward, which, s=None, grid=None,
                      rule_sigma=None, **kw):
-    """``E[alpha (x - <x>)] / sigma^2`` under ``p(r|s)``.
+    """``E[alpha (x - <x>)] / T`` under ``p(r|s)``, ``T = temperature(sigma,
+    convention)`` (``sigma^2 / 2`` by default, ``sigma^2`` with
+    ``convention="paper"``, which is the paper's ``/ sigma^2``).
 
     ``which`` is ``('W', i, j)`` (``x = r_i r_j``), ``('C', i, k)`` (``x =
     r_i s_k``, needs ``s``) or ``('b', i)`` (``x = r_i``). ``<x>`` is the exact
@@ -623,8 +672,8 @@ def rule_expectation(W, h, D, target, sigma, reward, which, s=None, grid=None,
     alpha = _alpha(G, D, target, reward)
     x = _x(G, which, s)
     cov = G.expect(alpha * (x - G.expect(x)))
-    t = sigma if rule_sigma is None else rule_sigma
-    return float(cov) / t ** 2
+    T = G.temperature if rule_sigma is None else temperature(rule_sigma, G.convention)
+    return float(cov) / T
 
 
 def gradient_factor(which):
@@ -639,13 +688,13 @@ def analytic_gradient(W, h, D, target, sigma, reward, which, s=None, grid=None, 
                                                      s=s, grid=grid, **kw)
 
 
-def _perturbed(W, h, which, eps, s, pair=True):
+def _perturbed(W, h, which, eps, s):
     W = np.array(W, dtype=float)
     h = np.array(h, dtype=float)
     kind, i, j = which
     if kind == "W":
         W[i, j] += eps
-        if i != j and pair:
+        if i != j:
             W[j, i] += eps
     elif kind == "C":
         h[i] += eps * float(np.atleast_1d(s)[j])
