@@ -2,6 +2,8 @@
 
 import numpy as np
 from brian2 import TimedArray
+from brian2.stateupdaters.base import StateUpdateMethod
+from brian2.stateupdaters.explicit import euler
 
 
 def attach(group, **attributes):
@@ -12,7 +14,7 @@ def attach(group, **attributes):
         setattr(group, name, value)
 
 
-def noise_array(noise, n, clock, what):
+def noise_array(noise, n, clock, what, name="_timedarray*"):
     """A `TimedArray` of standard normals, shape (steps, n), on ``clock``."""
     noise = np.asarray(noise, dtype=float)
     if noise.ndim != 2 or noise.shape[1] != n:
@@ -21,7 +23,7 @@ def noise_array(noise, n, clock, what):
         raise ValueError(f"{what} contains NaN or infinite values: must be finite")
     if clock is None:
         raise ValueError(f"{what} needs an explicit clock= to fix its time step")
-    return TimedArray(noise, dt=clock.dt)
+    return TimedArray(noise, dt=clock.dt, name=name)
 
 
 def drop_idle_state_updater(group):
@@ -32,3 +34,22 @@ def drop_idle_state_updater(group):
     """
     if not group.equations.diff_eq_names:
         group.contained_objects.remove(group.state_updater)
+
+
+class ProjectedEuler(StateUpdateMethod):
+    """Euler-Maruyama followed, in the same code object, by ``statements``.
+
+    The statements project the new state back onto its domain (the rates'
+    clip to ``[r_min, r_max]``, the angle's wrap to ``[-pi, pi)``): part of
+    the step, so they belong in the state update rather than in a separate
+    ``run_regularly`` called every step.
+    """
+
+    def __init__(self, statements):
+        self.statements = statements
+
+    def can_integrate(self, equations, variables, method_options=None):
+        return euler.can_integrate(equations, variables, method_options)
+
+    def __call__(self, equations, variables=None, method_options=None):
+        return euler(equations, variables, method_options) + "\n" + self.statements

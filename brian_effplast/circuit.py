@@ -12,7 +12,7 @@ import numpy as np
 from brian2 import NeuronGroup, check_units, second
 
 from .nonlinearity import FICurve, Softplus, check_fi_curve
-from ._groups import attach, noise_array
+from ._groups import ProjectedEuler, attach, noise_array
 
 __all__ = ["RecurrentPopulation"]
 
@@ -66,7 +66,8 @@ class RecurrentPopulation(NeuronGroup):
             kick = "sigma*xi*tau**-0.5"
         else:
             kick = "sigma*z_rate(t, i)/sqrt(tau*dt)"
-            namespace["z_rate"] = noise_array(noise, N * replicas, kwds.get("clock"), "rate noise")
+            namespace["z_rate"] = noise_array(noise, N * replicas, kwds.get("clock"), "rate noise",
+                                              name=name.rstrip("*") + "_noise" + ("*" if name.endswith("*") else ""))
         eqs = f"""
         dr/dt = (-({fi_curve.finv_expr}) + I_rec + I_in + b)/tau + {kick} : 1
         I_rec : 1
@@ -83,13 +84,10 @@ class RecurrentPopulation(NeuronGroup):
         eta_b : 1 (shared, constant)
         lam_b : 1 (shared, constant)
         """
-        super().__init__(N * replicas, eqs, method="euler", namespace=namespace, name=name, **kwds)
+        # Euler-Maruyama, then the clip, in one state update
+        super().__init__(N * replicas, eqs, method=ProjectedEuler("r = clip(r, r_min, r_max)"),
+                         namespace=namespace, name=name, **kwds)
         attach(self, N_per_replica=N, replicas=replicas, fi_curve=fi_curve, r_min=r_min, r_max=r_max)
         self.sigma = sigma
         self.r = r_init
         self.replica = np.repeat(np.arange(replicas), N)
-        # The clip is part of the step: right after the state update (order + 0.5).
-        clip = self.run_regularly("r = clip(r, r_min, r_max)", when="groups",
-                                  order=self.order + 0.5, name=self.name + "_clip")
-        self.contained_objects.append(clip)
-        attach(self, clip=clip)

@@ -16,23 +16,22 @@ see ``docs/model.md``)::
     6 low-pass averages and updates of W, C, b, D
 """
 
-import os
-import shutil
-import tempfile
-import time
-
 import numpy as np
 import brian2
-from brian2 import Clock, Network, StateMonitor, ms, device, set_device
+from brian2 import Clock, Network, NeuronGroup, StateMonitor, ms
 
 from .circuit import RecurrentPopulation
 from .config import Config
-from .nonlinearity import Softplus
+from .nonlinearity import Softplus, check_fi_curve
+from ._groups import drop_idle_state_updater
 from .plasticity import BiasRule, Decoder, ThreeFactorSynapses
+from .standalone import StandaloneProject, active_project
 from .stimulus import InputPopulation, LangevinStimulus, sample_prior
-from .tasks import TaskReadout, get_task
+from .tasks import TaskReadout, check_task, get_task
 
 __all__ = ["PlasticCircuit", "STATE_KEYS", "initial_state", "TARGETS"]
+
+__version__ = "0.1.0"
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 #: Arrays that make up the model state, per replica.
@@ -148,9 +147,11 @@ class PlasticCircuit:
             config = config.replace(**{"run.seed": int(np.random.SeedSequence().entropy % 2**32)})
         self.config = config
         self.task = get_task(task if task is not None else config.task)
+        check_task(self.task)
         self.n_out = self.task.n_out
         self.fi_curve = fi_curve or Softplus(config.nonlinearity.a, config.nonlinearity.beta,
                                              config.nonlinearity.g)
+        check_fi_curve(self.fi_curve, config.circuit.r_min, config.circuit.r_max)
         self.seed = config.run.seed
         self.target = config.run.target
         self.R = config.run.replicas
@@ -169,7 +170,6 @@ class PlasticCircuit:
         self.t = float(t)  # time units simulated so far
         self._steps_run = 0  # steps run by this object (rows of external noise used)
         self.plastic = True
-        self._net = None
 
     # -- construction -------------------------------------------------------------
 
@@ -180,63 +180,86 @@ class PlasticCircuit:
         if not noise or set(noise) - set(shapes):
             raise ValueError(f"noise keys {sorted(noise)} are not allowed: use 'stimulus' and/or 'rates'")
         out = {k: np.asarray(v, dtype=float) for k, v in noise.items()}
-        lengths = {len(v) for v in out.values()}
         for key, value in out.items():
-            if value.ndim != 2 or value.shape[1] != shapes[key] or len(lengths) > 1:
-                raise ValueError(f"noise[{key!r}] has shape {value.shape}: must be (steps, {shapes[key]}), "
-                                 "with the same number of steps for every key")
+            if value.ndim != 2 or value.shape[1] != shapes[key]:
+                raise ValueError(f"noise[{key!r}] has shape {value.shape}: must be (steps, {shapes[key]})")
+        lengths = sorted({len(v) for v in out.values()})
+        if len(lengths) > 1:
+            raise ValueError(f"noise arrays have different numbers of steps {lengths}: must be equal")
         return out
 
-    def _build(self, t_on):
-        """Create the Brian2 objects from :attr:`state`."""
+    def _build(self, t_on, steps=None, fixed_names=False):
+        """Create the Brian2 objects from :attr:`state`; returns them by role.
+
+        ``fixed_names`` gives every object a fixed name (standalone: the same
+        generated code every time); ``steps`` limits external noise to the
+        rows of one run (standalone: they are passed per run).
+        """
         cfg, R, N, N_s = self.config, self.R, self.N, self.N_s
-        clock = Clock(dt=self.dt * self.tau, name="effplast_clock*")
-        self.clock = clock
+        name = (lambda n: n) if fixed_names else (lambda n: n + "*")
+        clock = Clock(dt=self.dt * self.tau, name=name("effplast_clock"))
         # external noise: the rows from the current step on (a network starts at t = 0)
         start = self._steps_run
-        noise = {k: v[start:] for k, v in (self.noise or {}).items()}
+        stop = None if steps is None else start + steps
+        noise = {k: v[start:stop] for k, v in (self.noise or {}).items()}
         k_bar, dt_tu = cfg.k_bar, self.dt
         pl = cfg.plasticity
-        st = self.state
-        stim = LangevinStimulus(R, cfg.stimulus.mu, cfg.stimulus.kappa, cfg.stimulus.sigma_s, self.tau,
-                                noise=noise.get("stimulus"), clock=clock, order=ORDER["stimulus"])
-        inputs = InputPopulation(stim, N_s, clock=clock, order=ORDER["inputs"])
-        pop = RecurrentPopulation(N, R, self.tau, cfg.circuit.sigma, self.fi_curve, cfg.circuit.r_min,
-                                  cfg.circuit.r_max, cfg.circuit.r_init, noise=noise.get("rates"),
-                                  bias_rule=True, clock=clock, order=ORDER["population"])
-        readout = TaskReadout(self.task, stim, clock=clock, order=ORDER["reward"])
-        rec = ThreeFactorSynapses(pop, pop, readout, "W", "I_rec", "r", pl.eta_W, pl.lam_W, k_bar, dt_tu,
-                                  clock=clock, order=ORDER["plasticity"])
-        inp = ThreeFactorSynapses(inputs, pop, readout, "C", "I_in", "s", pl.eta_C, pl.lam_C, k_bar, dt_tu,
-                                  clock=clock, order=ORDER["plasticity"])
-        bias = BiasRule(pop, readout, pl.eta_b, pl.lam_b, k_bar, dt_tu, clock=clock,
-                        order=ORDER["plasticity"])
-        dec = Decoder(pop, readout, pl.eta_D, pl.lam_D, dt_tu, clock=clock, order=ORDER["plasticity"])
-        for syn in (rec, inp):
-            for updater in syn.summed_updaters.values():
-                updater.order = ORDER["currents"]
-        for updater in dec.summed_updaters.values():
-            updater.order = ORDER["readouts"]
-        readout.plastic = int(self.plastic)
-        readout.t_on = t_on * self.tau
-        self.stimulus, self.inputs, self.population, self.readout = stim, inputs, pop, readout
-        self.W_synapses, self.C_synapses, self.bias_rule, self.decoder = rec, inp, bias, dec
-        self._set_state()
-        return [stim, inputs, pop, readout, rec, inp, bias, dec]
+        objs = {}
+        objs["stimulus"] = stim = LangevinStimulus(
+            R, cfg.stimulus.mu, cfg.stimulus.kappa, cfg.stimulus.sigma_s, self.tau, noise=noise.get("stimulus"),
+            clock=clock, order=ORDER["stimulus"], name=name("stimulus"))
+        objs["inputs"] = inputs = InputPopulation(stim, N_s, clock=clock, order=ORDER["inputs"], name=name("inputs"))
+        objs["population"] = pop = RecurrentPopulation(
+            N, R, self.tau, cfg.circuit.sigma, self.fi_curve, cfg.circuit.r_min, cfg.circuit.r_max,
+            cfg.circuit.r_init, noise=noise.get("rates"), bias_rule=True, clock=clock,
+            order=ORDER["population"], name=name("population"))
+        objs["readout"] = readout = TaskReadout(self.task, stim, clock=clock, order=ORDER["reward"],
+                                                name=name("readout"))
+        objs["W_synapses"] = ThreeFactorSynapses(pop, pop, readout, "W", "I_rec", "r", pl.eta_W, pl.lam_W, k_bar,
+                                                 dt_tu, clock=clock, order=ORDER["plasticity"],
+                                                 name=name("W_synapses"))
+        objs["C_synapses"] = ThreeFactorSynapses(inputs, pop, readout, "C", "I_in", "s", pl.eta_C, pl.lam_C,
+                                                 k_bar, dt_tu, clock=clock, order=ORDER["plasticity"],
+                                                 name=name("C_synapses"))
+        objs["bias_rule"] = BiasRule(pop, readout, pl.eta_b, pl.lam_b, k_bar, dt_tu, clock=clock,
+                                     order=ORDER["plasticity"], name=name("bias_rule"))
+        objs["decoder"] = Decoder(pop, readout, pl.eta_D, pl.lam_D, dt_tu, clock=clock,
+                                  order=ORDER["plasticity"], name=name("decoder"))
+        for key, order in (("W_synapses", "currents"), ("C_synapses", "currents"), ("decoder", "readouts")):
+            for updater in objs[key].summed_updaters.values():
+                updater.order = ORDER[order]
+        self._bind(objs)
+        self._set_values(self._values(t_on))
+        return objs
 
-    def _set_state(self):
-        st, R = self.state, self.R
-        self.stimulus.theta = st["theta"]
-        self.population.r = st["r"].ravel()
-        self.population.b = st["b"].ravel()
-        self.population.r_bar = st["r_bar"].ravel()
+    def _bind(self, objs):
+        for key in ("stimulus", "inputs", "population", "readout", "W_synapses", "C_synapses",
+                    "bias_rule", "decoder"):
+            setattr(self, key, objs[key])
+
+    def _values(self, t_on):
+        """(group, variable, value) for the whole state and every run-time parameter."""
+        st, cfg, pl = self.state, self.config, self.config.plasticity
+        stim, pop, W, C, dec = self.stimulus, self.population, self.W_synapses, self.C_synapses, self.decoder
         # synapse order: replica, presynaptic, postsynaptic (see replica_pairs)
-        self.W_synapses.W = st["W"].transpose(0, 2, 1).ravel()
-        self.W_synapses.W_bar = st["W_bar"].transpose(0, 2, 1).ravel()
-        self.C_synapses.C = st["C"].transpose(0, 2, 1).ravel()
-        self.C_synapses.C_bar = st["C_bar"].transpose(0, 2, 1).ravel()
-        for k in range(self.n_out):
-            setattr(self.decoder, f"D_{k}", st["D"][:, k, :].ravel())
+        syn = lambda x: x.transpose(0, 2, 1).ravel()
+        values = [(stim, "theta", st["theta"]), (pop, "r", st["r"].ravel()), (pop, "b", st["b"].ravel()),
+                  (pop, "r_bar", st["r_bar"].ravel()), (W, "W", syn(st["W"])), (W, "W_bar", syn(st["W_bar"])),
+                  (C, "C", syn(st["C"])), (C, "C_bar", syn(st["C_bar"]))]
+        values += [(dec, f"D_{k}", st["D"][:, k, :].ravel()) for k in range(self.n_out)]
+        values += [(self.readout, "plastic", int(self.plastic)), (self.readout, "t_on", t_on * self.tau),
+                   (self.readout, "alpha_acc", np.zeros(self.R)),
+                   (stim, "mu", cfg.stimulus.mu), (stim, "kappa", cfg.stimulus.kappa),
+                   (stim, "sigma_s", cfg.stimulus.sigma_s), (pop, "sigma", cfg.circuit.sigma),
+                   (W, "eta_W", pl.eta_W), (W, "lam_W", pl.lam_W), (C, "eta_C", pl.eta_C), (C, "lam_C", pl.lam_C),
+                   (pop, "eta_b", pl.eta_b), (pop, "lam_b", pl.lam_b), (dec, "eta_D", pl.eta_D),
+                   (dec, "lam_D", pl.lam_D)]
+        return values
+
+    @staticmethod
+    def _set_values(values):
+        for group, var, value in values:
+            setattr(group, var, value)
 
     def _get_state(self):
         R, N, N_s = self.R, self.N, self.N_s
@@ -305,21 +328,23 @@ class PlasticCircuit:
     def _steps_done(self):
         return int(round(self.t / self.dt))
 
-    def _reseed(self):
-        brian2.seed(int(np.random.SeedSequence([self.seed, self._steps_done()]).generate_state(1)[0]))
+    def _noise_seed(self):
+        """Seed of Brian2's generator for the run starting now: from (seed, step)."""
+        return int(np.random.SeedSequence([self.seed, self._steps_done()]).generate_state(1)[0] >> 1)
 
-    def _monitors(self, record, record_every, bin_steps):
+    def _monitors(self, record, record_every, bin_steps, fixed_names=False):
+        star = "" if fixed_names else "*"
         # cumulative reward at the start of each bin; the final sum is read after the run
         mons = {"curve": StateMonitor(self.readout, "alpha_acc", record=True, dt=bin_steps * self.dt * self.tau,
-                                      when="start", name="curve_monitor*")}
+                                      when="start", name="curve_monitor" + star)}
         where = {"theta": self.stimulus, "r": self.population, "alpha": self.readout}
         for var in record:
             if var == "y":
                 mons["y"] = StateMonitor(self.readout, [f"y_{k}" for k in range(self.n_out)], record=True,
-                                         dt=record_every * self.dt * self.tau, when="end", name="y_monitor*")
+                                         dt=record_every * self.dt * self.tau, when="end", name="y_monitor" + star)
             else:
                 mons[var] = StateMonitor(where[var], var, record=True, dt=record_every * self.dt * self.tau,
-                                         when="end", name=f"{var}_monitor*")
+                                         when="end", name=f"{var}_monitor" + star)
         return mons
 
     def _collect(self, mons, steps, bin_steps):
@@ -342,39 +367,49 @@ class PlasticCircuit:
 
     def _run_runtime(self, steps, record, record_every, bin_steps, report):
         brian2.prefs.codegen.target = self.target
-        if self._net is None:
-            self._net = Network(self._build(max(0.0, self.config.run.transient - self.t)))
-        else:
-            self._set_state()
-        self._reseed()
-        self.readout.plastic = int(self.plastic)
-        self.readout.alpha_acc = 0
+        # A fresh network per run, as in standalone: its clock starts at 0, so the
+        # learning-curve bins start with the run (compiled cython code is cached).
+        objs = self._build(max(0.0, self.config.run.transient - self.t))
+        brian2.seed(self._noise_seed())
         mons = self._monitors(record, record_every, bin_steps)
-        self._net.add(list(mons.values()))
-        # the curve monitor records at the end of each bin: align bins with this run
-        self._net.run(steps * self.dt * self.tau, report=report, namespace={})
+        net = Network(list(objs.values()) + list(mons.values()))
+        net.run(steps * self.dt * self.tau, report=report, namespace={})
         out = self._collect(mons, steps, bin_steps)
-        self._net.remove(list(mons.values()))
         self.state = self._get_state()
         return out
 
+    def _structure(self, steps, record, record_every, bin_steps):
+        """Everything compiled into a standalone binary (not varied by run_args)."""
+        cfg = self.config
+        return ("brian-effplast", __version__, brian2.__version__, self.R, self.N, self.N_s, repr(self.task),
+                sorted(self.task.namespace.items()), self.task.code, self.fi_curve.finv_expr,
+                sorted(self.fi_curve.namespace.items()), self.dt, float(self.tau), cfg.k_bar,
+                cfg.circuit.r_min, cfg.circuit.r_max, steps, tuple(sorted(record)), record_every, bin_steps,
+                tuple(sorted(self.noise or {})))
+
     def _run_standalone(self, steps, record, record_every, bin_steps, report):
-        # A fresh standalone project per run: the state goes in as initial values.
-        set_device("cpp_standalone", build_on_run=False)
-        directory = tempfile.mkdtemp(prefix="effplast_standalone_")
-        try:
-            objs = self._build(max(0.0, self.config.run.transient - self.t))
-            self._reseed()
-            self.readout.plastic = int(self.plastic)
-            mons = self._monitors(record, record_every, bin_steps)
-            net = Network(objs + list(mons.values()))
-            net.run(steps * self.dt * self.tau, report=report, namespace={})
-            device.build(directory=directory, with_output=False)
-            out = self._collect(mons, steps, bin_steps)
-            self.state = self._get_state()
-        finally:
-            device.reinit()
-            device.activate()
-            set_device("runtime")
-            shutil.rmtree(directory, ignore_errors=True)
+        key = self._structure(steps, record, record_every, bin_steps)
+
+        def build():
+            objs = self._build(0.0, steps=steps, fixed_names=True)
+            objs.update({"monitor_" + k: m for k, m in
+                         self._monitors(record, record_every, bin_steps, fixed_names=True).items()})
+            objs["seed"] = seed = NeuronGroup(1, "noise_seed : integer (shared, constant)", name="noise_seed")
+            drop_idle_state_updater(seed)
+            return objs, steps * self.dt * self.tau, seed.noise_seed
+
+        project = active_project(key) or StandaloneProject(key, build)
+        objs = project.objects
+        self._bind(objs)
+        t_on = max(0.0, self.config.run.transient - self.t)
+        run_args = {getattr(group, var): value for group, var, value in self._values(t_on)}
+        run_args[objs["seed"].noise_seed] = self._noise_seed()
+        start = self._steps_run
+        for key_, group, ns in (("stimulus", objs["stimulus"], "z_stim"), ("rates", objs["population"], "z_rate")):
+            if self.noise is not None and key_ in self.noise:
+                run_args[group.namespace[ns]] = self.noise[key_][start:start + steps]
+        project.run(run_args)
+        mons = {k[len("monitor_"):]: m for k, m in objs.items() if k.startswith("monitor_")}
+        out = self._collect(mons, steps, bin_steps)
+        self.state = self._get_state()
         return out

@@ -14,7 +14,7 @@ rectified-cosine rates ``s_k = max(0, cos(theta - theta_k))`` of Eq. 1.
 import numpy as np
 from brian2 import NeuronGroup, check_units, linked_var, second
 
-from ._groups import attach, drop_idle_state_updater, noise_array
+from ._groups import ProjectedEuler, attach, drop_idle_state_updater, noise_array
 
 __all__ = ["LangevinStimulus", "InputPopulation", "preferred_angles", "stationary_kappa",
            "sample_prior", "prior_density"]
@@ -46,7 +46,8 @@ class LangevinStimulus(NeuronGroup):
     """
     LangevinStimulus(replicas, mu, kappa, sigma_s, tau, noise=None, **kwds)
 
-    One slowly drifting angle ``theta`` per replica (Euler-Maruyama).
+    One slowly drifting angle ``theta`` per replica (Euler-Maruyama, then
+    wrapped to ``[-pi, pi)`` in the same state update).
 
     Parameters
     ----------
@@ -78,19 +79,17 @@ class LangevinStimulus(NeuronGroup):
             kick = "sigma_s*xi_s*tau**-0.5"
         else:
             kick = "sigma_s*z_stim(t, i)/sqrt(tau*dt)"
-            namespace["z_stim"] = noise_array(noise, replicas, kwds.get("clock"), "stimulus noise")
+            namespace["z_stim"] = noise_array(noise, replicas, kwds.get("clock"), "stimulus noise",
+                                              name=name.rstrip("*") + "_noise" + ("*" if name.endswith("*") else ""))
         eqs = f"""
         dtheta/dt = -kappa*sigma_s**2*sin(theta - mu)/tau + {kick} : 1
         mu : 1 (shared, constant)
         kappa : 1 (shared, constant)
         sigma_s : 1 (shared, constant)
         """
-        super().__init__(replicas, eqs, method="euler", namespace=namespace, name=name, **kwds)
+        wrap = ProjectedEuler("theta = theta - 2*pi*floor((theta + pi)/(2*pi))")
+        super().__init__(replicas, eqs, method=wrap, namespace=namespace, name=name, **kwds)
         self.mu, self.kappa, self.sigma_s = mu, kappa, sigma_s
-        wrap = self.run_regularly("theta = theta - 2*pi*floor((theta + pi)/(2*pi))",
-                                  when="groups", order=self.order + 0.5, name=self.name + "_wrap")
-        self.contained_objects.append(wrap)
-        attach(self, wrap=wrap)
 
 
 class InputPopulation(NeuronGroup):

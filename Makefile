@@ -1,0 +1,20 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Both create .venv and install the package (with its test extra) first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/brian-effplast demo --out runs/demo
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+.PHONY: install demo test

@@ -1,0 +1,271 @@
+"""The ``brian-effplast`` command.
+
+::
+
+    brian-effplast demo --out DIR
+    brian-effplast train MODEL.toml --out DIR [--duration T] [--seed S]
+                   [--target numpy|cython|cpp_standalone] [--replicas R]
+                   [--checkpoint-every T] [--set section.key=value ...] [--quiet]
+    brian-effplast test DIR [--out DIR2] [--angles K] [--hold T] [--target ...]
+    brian-effplast resume DIR [--quiet]
+    brian-effplast info DIR
+
+Exit status: 0 success, 2 bad input (one line ``brian-effplast: error: ...``
+per problem, nothing written), 1 training diverged or failed, 130
+interrupted (resume with ``brian-effplast resume DIR``).
+"""
+
+import argparse
+import os
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+
+from .config import TARGETS, Config, ConfigError
+
+PROG = "brian-effplast"
+#: Duration of the demo training, time units (learns clearly in ~1 min on cpp_standalone).
+DEMO_DURATION = 15000.0
+#: Test-protocol hold of the demo, time units per angle.
+DEMO_HOLD = 100.0
+
+
+class UsageError(Exception):
+    """A bad command line (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _models_dir():
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def _parse_set(items):
+    """``["section.key=value", ...]`` -> {"section.key": value} (value as TOML, else a string)."""
+    out = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or "." not in key:
+            raise UsageError(f"argument --set: expected section.key=value, got {item!r}")
+        text = text.strip()
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text  # a bare word: a string (e.g. run.target=numpy)
+        out[key] = value
+    return out
+
+
+def _apply_set(cfg, sets):
+    if not sets:
+        return cfg
+    d = cfg.to_dict()
+    for path, value in sets.items():
+        if path == "task":
+            raise UsageError("argument --set: task cannot be changed with --set (use another model file)")
+        section, key = path.split(".", 1)
+        if not isinstance(d.get(section), dict):
+            d[section] = {}
+        d[section][key] = value
+    return Config.from_dict(d, source="--set")
+
+
+def _parser():
+    p = _Parser(prog=PROG, description="Recurrent circuits that learn task-specific codes with "
+                "reward-gated plasticity (Bredenberg, Simoncelli & Savin, NeurIPS 2020), on Brian2.",
+                epilog="Times are in the paper's time units (tau = circuit.tau_ms ms).")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def targets(q):
+        q.add_argument("--target", choices=TARGETS, help="Brian2 code-generation target")
+
+    t = sub.add_parser("train", help="train a model and write a run directory")
+    t.add_argument("model", metavar="MODEL.toml", help="model file (see models/)")
+    t.add_argument("--out", required=True, metavar="DIR", help="run directory (new or empty)")
+    t.add_argument("--duration", type=float, metavar="T", help="simulated time units (run.duration)")
+    t.add_argument("--seed", type=int, metavar="S", help="random seed (run.seed; default: random)")
+    targets(t)
+    t.add_argument("--replicas", type=int, metavar="R", help="independent networks (run.replicas)")
+    t.add_argument("--checkpoint-every", type=float, metavar="T",
+                   help="checkpoint interval, time units (run.checkpoint_every; 0 = end only)")
+    t.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", default=[],
+                   help="override any configuration value, e.g. --set circuit.sigma=0.33 (repeatable)")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+
+    s = sub.add_parser("test", help="test a trained model (plasticity off, stimulus held at test angles)")
+    s.add_argument("run_dir", metavar="DIR", help="run directory")
+    s.add_argument("--out", metavar="DIR2", help="where to write test.npz and figures (default: DIR)")
+    s.add_argument("--angles", type=int, metavar="K", help="number of test angles (test.angles)")
+    s.add_argument("--hold", type=float, metavar="T", help="time units per angle (test.hold)")
+    targets(s)
+    s.add_argument("--quiet", action="store_true", help="no progress output")
+
+    r = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
+    r.add_argument("run_dir", metavar="DIR")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+
+    i = sub.add_parser("info", help="describe a run directory")
+    i.add_argument("run_dir", metavar="DIR")
+
+    d = sub.add_parser("demo", help=f"train the estimation model for {DEMO_DURATION:g} time units, "
+                       "test it and draw the figures (about a minute)")
+    d.add_argument("--out", default="brian-effplast-demo", metavar="DIR",
+                   help="run directory (new or empty; default: %(default)s)")
+    d.add_argument("--duration", type=float, metavar="T", default=DEMO_DURATION,
+                   help="training time units (default: %(default)g)")
+    d.add_argument("--seed", type=int, metavar="S", help="random seed (default: random)")
+    targets(d)
+    d.add_argument("--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def _quiet_brian():
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    import brian2
+    brian2.BrianLogger.log_level_error()
+    try:
+        brian2.prefs.logging.file_log = False
+    except Exception:  # pragma: no cover
+        pass
+
+
+def _print_trained(summary, out, quiet):
+    if quiet:
+        return
+    print(f"{PROG}: {summary['status']}: {summary['task']}, {summary['replicas']} replica(s), "
+          f"seed {summary['seed']}, {summary['duration']:g} time units on {summary['target']} "
+          f"in {summary['wall_seconds']:.1f} s")
+    if summary.get("objective_initial") is not None:
+        if summary["task"] == "estimation":
+            print(f"  MSE {summary['mse_initial']:.4g} -> {summary['mse_final']:.4g} "
+                  "(first -> last 10% of training)")
+        else:
+            print(f"  log-likelihood {summary['objective_initial']:.4g} -> {summary['objective_final']:.4g} "
+                  "(first -> last 10% of training)")
+    print(f"  run directory: {out}")
+
+
+def _print_tested(res, quiet):
+    if quiet:
+        return
+    names = {"mse": "MSE", "mse_prior": "prior-weighted MSE", "accuracy": "accuracy",
+             "accuracy_prior": "prior-weighted accuracy"}
+    score = ", ".join(f"{names[k]} {v:.4g}" for k, v in res.items() if k in names)
+    print(f"{PROG}: tested {res['angles']} angles x {res['samples']} samples: {score}")
+    print(f"  {res['test']}\n  {res['tuning']}\n  {res['outputs']}")
+
+
+def _cmd_train(args):
+    sets = _parse_set(args.set)
+    cfg = Config.from_toml(args.model)
+    cfg = _apply_set(cfg, sets)
+    from . import runs
+    _quiet_brian()
+    summary = runs.train(cfg, args.out, duration=args.duration, seed=args.seed, target=args.target,
+                         replicas=args.replicas, checkpoint_every=args.checkpoint_every,
+                         quiet=args.quiet, source="command line", model_file=args.model)
+    _print_trained(summary, args.out, args.quiet)
+    return 0
+
+
+def _cmd_test(args):
+    from . import runs
+    _quiet_brian()
+    res = runs.test(args.run_dir, out=args.out, angles=args.angles, hold=args.hold, target=args.target,
+                    quiet=args.quiet)
+    _print_tested(res, args.quiet)
+    return 0
+
+
+def _cmd_resume(args):
+    from . import runs
+    _quiet_brian()
+    summary = runs.resume(args.run_dir, quiet=args.quiet)
+    if summary.get("already_complete"):
+        if not args.quiet:
+            print(f"{PROG}: {args.run_dir} is already complete ({summary['t']:g} of "
+                  f"{summary['duration']:g} time units); nothing to do")
+        return 0
+    _print_trained(summary, args.run_dir, args.quiet)
+    return 0
+
+
+def _cmd_info(args):
+    from . import runs
+    print(runs.info(args.run_dir))
+    return 0
+
+
+def _cmd_demo(args):
+    path = _models_dir() / "estimation.toml"
+    cfg = Config.from_toml(path) if path.is_file() else Config.default("estimation")
+    from . import runs
+    _quiet_brian()
+    summary = runs.train(cfg, args.out, duration=args.duration, seed=args.seed, target=args.target,
+                         quiet=args.quiet, source="command line",
+                         model_file=path if path.is_file() else None)
+    _print_trained(summary, args.out, args.quiet)
+    hold = DEMO_HOLD if cfg.test.hold > DEMO_HOLD else None
+    res = runs.test(args.out, hold=hold, target=args.target, quiet=args.quiet)
+    _print_tested(res, args.quiet)
+    if not args.quiet:
+        out = Path(args.out)
+        print(f"{PROG}: demo files in {out}/:")
+        for name, what in (("learning_curve.png", "squared error during learning"),
+                           ("tuning.png", "tuning curves and population rate vs angle"),
+                           ("outputs.png", "estimates per test angle with 95% ellipses"),
+                           ("summary.json", "run summary (seed, MSE before/after, wall time)"),
+                           ("parameters.npz", "learned W, C, b, D (NumPy, replica first)"),
+                           ("test.npz", "test responses (angles, rates, outputs)")):
+            print(f"  {out / name}  ({what})")
+        print(f"  details: {PROG} info {out}")
+    return 0
+
+
+COMMANDS = {"train": _cmd_train, "test": _cmd_test, "resume": _cmd_resume, "info": _cmd_info,
+            "demo": _cmd_demo}
+
+
+def _error(message):
+    for line in str(message).splitlines() or [""]:
+        print(f"{PROG}: error: {line}", file=sys.stderr)
+
+
+def main(argv=None):
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    from . import runs  # noqa: F401  (cheap enough: imports numpy, not brian2)
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        _error("interrupted; continue a training with 'brian-effplast resume DIR'")
+        return 130
+    except runs.Diverged as exc:
+        _error(exc)
+        return 1
+    except (UsageError, ConfigError, runs.RunError) as exc:
+        _error(exc)
+        return 2
+    except (ValueError, OSError) as exc:
+        _error(exc if not isinstance(exc, OSError) or not exc.filename
+               else f"{exc.filename}: {exc.strerror or exc}")
+        return 2
+    except Exception as exc:  # a failure inside the simulation: no traceback unless asked
+        if os.environ.get("BRIAN_EFFPLAST_TRACEBACK"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _error(f"{type(exc).__name__}: {first} (set BRIAN_EFFPLAST_TRACEBACK=1 for details)")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

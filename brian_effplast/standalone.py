@@ -1,0 +1,120 @@
+"""Compile once, run many: cached ``cpp_standalone`` projects.
+
+A standalone project is compiled for a *structure* (sizes, task, F-I
+curve, step, duration, monitors). Everything a study varies between runs,
+the whole model state, the learning switch, ``sigma``, ``kappa``, ``mu``,
+``sigma_s``, the learning rates and L2 constants, and the noise seed, goes
+in through Brian2's ``run_args``, so a series of runs of the same structure
+compiles once. Projects live in a cache directory
+(``$BRIAN_EFFPLAST_CACHE``, default ``~/.cache/brian-effplast``), one
+folder per structure and process slot, so later processes reuse the
+compiled code (generated files are rewritten only when they change, and
+``make`` skips the rest). A slot is held with an exclusive lock while a
+process uses it: parallel processes get separate slots and never race.
+"""
+
+import fcntl
+import hashlib
+import os
+
+import numpy as np
+import brian2
+from brian2 import device, get_device, set_device
+
+__all__ = ["cache_root", "StandaloneProject"]
+
+_ACTIVE = None  # the project the (global) standalone device currently holds
+
+
+def cache_root():
+    """Folder of the cached standalone projects."""
+    return os.environ.get("BRIAN_EFFPLAST_CACHE",
+                          os.path.join(os.path.expanduser("~"), ".cache", "brian-effplast"))
+
+
+def _claim_slot(key):
+    """Lock and return a project folder for ``key`` that no other process holds."""
+    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+    base = os.path.join(cache_root(), "standalone")
+    os.makedirs(base, exist_ok=True)
+    for slot in range(64):
+        directory = os.path.join(base, f"{digest}-{slot}")
+        handle = open(directory + ".lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return directory, handle
+    raise RuntimeError(f"no free standalone project slot under {base}")
+
+
+class StandaloneProject:
+    """One compiled standalone binary and the Brian2 objects it was built from.
+
+    Parameters
+    ----------
+    key : tuple
+        Everything compiled into the binary (its structure).
+    build : callable
+        ``build() -> (objects, run_duration)``: creates the Brian2 objects
+        (with fixed names, so the generated code is the same every time)
+        and returns them with the duration of the single ``run``.
+    seed_variable : `VariableView` getter
+        ``seed_variable(objects)`` gives the ``(shared, constant)`` integer
+        used to reseed Brian2's generator at the start of every run.
+    """
+
+    def __init__(self, key, build):
+        global _ACTIVE
+        if _ACTIVE is not None:
+            _ACTIVE.close()
+        self.key = key
+        self.directory, self._lock = _claim_slot(key)
+        self.runs = 0
+        set_device("cpp_standalone", build_on_run=False)
+        self.device = get_device()
+        try:
+            self.objects, duration, seed_view = build()
+            # run_args are applied before the reseed, which reads the seed they set
+            device.apply_run_args()
+            seed_array = device.get_array_name(seed_view.variable)
+            device.insert_code("main", f"brian::_random_generators[0].seed(brian::{seed_array}[0]);")
+            net = brian2.Network([o for o in self.objects.values() if isinstance(o, brian2.BrianObject)])
+            net.run(duration, namespace={})
+            device.build(directory=self.directory, compile=True, run=False, with_output=False)
+        except Exception:
+            self.close()
+            raise
+        finally:
+            # Runtime code elsewhere in the process keeps working; this project's
+            # variables remember their device.
+            set_device("runtime")
+        _ACTIVE = self
+
+    def run(self, run_args):
+        """Run the binary once with ``run_args`` ({VariableView: value})."""
+        self.runs += 1
+        self.device.run(directory=self.directory, results_directory=f"results_{os.getpid()}",
+                        with_output=False, run_args=run_args)
+        for name in self.device.run_args_arrays:  # state files of this run: not needed again
+            try:
+                os.remove(os.path.join(self.directory, "static_arrays", name))
+            except OSError:
+                pass
+
+    def close(self):
+        """Give the device back and release the slot."""
+        global _ACTIVE
+        if _ACTIVE is self:
+            _ACTIVE = None
+        self.device.reinit()
+        set_device("runtime")
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def active_project(key):
+    """The current project if it was compiled for ``key``."""
+    return _ACTIVE if _ACTIVE is not None and _ACTIVE.key == key else None

@@ -1,0 +1,510 @@
+"""End-to-end tests of the command line and of run directories (brian_effplast.runs).
+
+Short runs on the numpy target (one cpp_standalone run for the
+cross-target check). The whole file takes a few minutes at most.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from brian_effplast import analysis, cli, runs
+from brian_effplast.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+PNG = b"\x89PNG\r\n\x1a\n"
+
+# Short runs: learning after 10 time units, 30 time units in 3 chunks.
+SMALL = {
+    "estimation": """
+task = "estimation"
+[run]
+duration = 30.0
+transient = 10.0
+target = "numpy"
+replicas = 2
+checkpoint_every = 10.0
+curve_bin = 1.0
+[test]
+angles = 4
+hold = 20.0
+record_every = 20
+""",
+    "classification": """
+task = "classification"
+[run]
+duration = 30.0
+transient = 10.0
+target = "numpy"
+replicas = 2
+checkpoint_every = 0.0
+curve_bin = 2.0
+[test]
+angles = 4
+hold = 20.0
+record_every = 20
+""",
+}
+
+
+def write_model(path, text):
+    path = Path(path)
+    path.write_text(text)
+    return str(path)
+
+
+def run_cli(*argv):
+    return cli.main([str(a) for a in argv])
+
+
+def load_npz(path):
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One trained and tested run directory per task (numpy target)."""
+    out = {}
+    for task, text in SMALL.items():
+        base = tmp_path_factory.mktemp(task)
+        model = write_model(base / "model.toml", text)
+        run_dir = base / "run"
+        assert run_cli("train", model, "--out", run_dir, "--seed", 11, "--quiet") == 0
+        assert run_cli("test", run_dir, "--quiet") == 0
+        out[task] = run_dir
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Files of a run directory
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("task", ["estimation", "classification"])
+def test_run_directory_is_complete_and_consistent(trained, task):
+    d = trained[task]
+    for name in runs.FILES.values():
+        assert (d / name).is_file(), name
+    cfg = Config.from_toml(d / "config.toml")
+    ref = Config.from_toml_string(SMALL[task])
+    assert cfg.task == task and cfg.run.seed == 11 and cfg.run.target == "numpy"
+    R, N, N_s, n_out = ref.run.replicas, ref.circuit.N, ref.circuit.N_s, ref.n_out
+    steps = round(ref.run.duration / ref.circuit.dt)
+    bins = round(ref.run.duration / ref.run.curve_bin)
+
+    s = json.loads((d / "summary.json").read_text())
+    assert s["status"] == "complete"
+    assert s["task"] == task and s["seed"] == 11 and s["replicas"] == R and s["target"] == "numpy"
+    assert s["duration"] == ref.run.duration and s["t"] == ref.run.duration
+    assert s["steps"] == steps == s["steps_done"] == cfg.steps(cfg.run.duration)
+    assert s["wall_seconds"] > 0
+    assert set(s["versions"]) >= {"brian2", "brian_effplast"}
+    ini, fin = runs.objectives(load_npz(d / "learning_curve.npz")["curve"], cfg)
+    assert s["objective_initial"] == pytest.approx(ini) and s["objective_final"] == pytest.approx(fin)
+    assert np.isfinite([ini, fin]).all()
+    if task == "estimation":
+        assert s["mse_initial"] == pytest.approx(-ini) and s["mse_final"] == pytest.approx(-fin)
+        assert ini < 0
+    else:
+        assert "mse_initial" not in s and ini <= 0
+
+    lc = load_npz(d / "learning_curve.npz")
+    assert lc["curve"].shape == (R, bins)
+    assert lc["time"].shape == (bins,)
+    assert np.allclose(np.diff(lc["time"]), ref.run.curve_bin)
+    assert np.isfinite(lc["curve"]).all()
+    assert str(lc["task"]) == task
+
+    ck = load_npz(d / "checkpoint.npz")
+    assert float(ck["t"]) == pytest.approx(ref.run.duration) and int(ck["steps"]) == steps
+    assert int(ck["seed"]) == 11
+    assert np.array_equal(ck["curve"], lc["curve"])
+    par = load_npz(d / "parameters.npz")
+    shapes = {"W": (R, N, N), "C": (R, N, N_s), "b": (R, N), "D": (R, n_out, N)}
+    assert set(par) == set(shapes)
+    for key, shape in shapes.items():
+        assert par[key].shape == shape
+        assert np.array_equal(par[key], ck[key])
+    for name in ("learning_curve.png", "tuning.png", "outputs.png"):
+        assert (d / name).read_bytes()[:8] == PNG
+
+    t = load_npz(d / "test.npz")
+    K = ref.test.angles
+    n_hold, every = round(ref.test.hold / ref.circuit.dt), ref.test.record_every
+    # sample i is the state after step i*every + 1; the first SETTLE time units are dropped
+    S = sum(1 for i in range(-(-n_hold // every)) if (i * every + 1) * ref.circuit.dt > runs.SETTLE)
+    assert np.allclose(t["angles"], -np.pi + 2 * np.pi * np.arange(K) / K)
+    assert t["rates"].shape == (R, K, S, N)
+    assert t["outputs"].shape == (R, K, S, n_out)
+    for key in shapes:
+        assert np.array_equal(t[key], par[key])
+    # the rates are those of a frozen network: outputs are D r
+    assert np.allclose(t["outputs"], np.einsum("roi,rksi->rkso", t["D"], t["rates"]))
+    # the analysis module accepts the layout
+    analysis.population_rate(t["rates"])
+    if task == "estimation":
+        b2, var = analysis.bias_variance(t["outputs"], t["angles"])
+        assert b2.shape == var.shape == (R, K)
+    else:
+        assert analysis.prior_averaged_dprime(t["outputs"], t["angles"], 0.0, 1.5).shape == (R,)
+
+    # info describes it
+    text = runs.info(d)
+    assert "complete" in text and "seed        11" in text and "test" in text
+
+
+def test_test_writes_elsewhere_with_overrides(trained, tmp_path, capsys):
+    d = trained["estimation"]
+    before = (d / "test.npz").read_bytes()
+    out = tmp_path / "t2"
+    assert run_cli("test", d, "--out", out, "--angles", 3, "--hold", 15) == 0
+    t = load_npz(out / "test.npz")
+    assert t["rates"].shape[:2] == (2, 3)
+    assert (out / "tuning.png").is_file() and (out / "outputs.png").is_file()
+    assert (d / "test.npz").read_bytes() == before  # the run's own test is untouched
+    assert "MSE" in capsys.readouterr().out
+
+
+def test_info_command(trained, capsys):
+    assert run_cli("info", trained["classification"]) == 0
+    out = capsys.readouterr().out
+    assert "classification" in out and "log-lik." in out and "accuracy" in out
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints and resume
+# ---------------------------------------------------------------------------
+
+class _Crash(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run (estimation, seed 4, checkpoints every 10 time units)."""
+    base = tmp_path_factory.mktemp("reference")
+    model = write_model(base / "m.toml", SMALL["estimation"])
+    assert run_cli("train", model, "--out", base / "a", "--seed", 4, "--quiet") == 0
+    return model, base / "a"
+
+
+def assert_same_run(a, b):
+    pa, pb = load_npz(a / "parameters.npz"), load_npz(b / "parameters.npz")
+    for key in pa:
+        assert np.array_equal(pa[key], pb[key]), key
+    ca, cb = load_npz(a / "checkpoint.npz"), load_npz(b / "checkpoint.npz")
+    for key in runs.STATE_KEYS + ("curve",):
+        assert np.array_equal(ca[key], cb[key]), key
+    sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
+    assert sa["objective_final"] == sb["objective_final"]
+
+
+def test_resume_after_crash_is_bit_identical(reference, tmp_path, monkeypatch, capsys):
+    model, a = reference
+    b = tmp_path / "b"
+
+    # run b crashes (like a kill) during its second chunk, after the checkpoint at t = 10
+    from brian_effplast.model import PlasticCircuit
+    real_run = PlasticCircuit.run
+    calls = []
+
+    def crashing_run(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(PlasticCircuit, "run", crashing_run)
+    assert run_cli("train", model, "--out", b, "--seed", 4, "--quiet") == 130
+    assert "resume" in capsys.readouterr().err
+    monkeypatch.setattr(PlasticCircuit, "run", real_run)
+    s = json.loads((b / "summary.json").read_text())
+    assert s["status"] == "running" and s["t"] == 10.0
+    assert not (b / "parameters.npz").exists()
+    assert float(load_npz(b / "checkpoint.npz")["t"]) == 10.0
+    assert "running" in runs.info(b) and "resume" in runs.info(b)
+
+    # resume, with progress output (not quiet, stderr is not a TTY)
+    assert run_cli("resume", b) == 0
+    cap = capsys.readouterr()
+    assert "seed 4" in cap.out and "time units" in cap.err
+    s = json.loads((b / "summary.json").read_text())
+    assert s["status"] == "complete" and s["sessions"] == 2
+    assert_same_run(a, b)
+
+    # resuming a complete run does nothing
+    stamp = (b / "checkpoint.npz").stat().st_mtime_ns
+    assert run_cli("resume", b) == 0
+    assert "already complete" in capsys.readouterr().out
+    assert (b / "checkpoint.npz").stat().st_mtime_ns == stamp
+
+
+def test_resume_after_sigkill(reference, tmp_path):
+    """A real kill: the command is SIGKILLed after its first checkpoint, then resumed."""
+    model, a = reference
+    b = tmp_path / "b"
+    exe = Path(sys.executable).parent / "brian-effplast"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "brian_effplast.cli"]
+    proc = subprocess.Popen(cmd + ["train", model, "--out", str(b), "--seed", "4", "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if int(load_npz(b / "checkpoint.npz")["steps"]) > 0:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode in (-9, 0), proc.stderr.read()
+    s = json.loads((b / "summary.json").read_text())
+    if proc.returncode == -9:
+        assert s["status"] == "running" and s["t"] < 30.0
+    assert run_cli("resume", b, "--quiet") == 0
+    assert_same_run(a, b)
+
+
+def test_load_in_another_target_continues_identically(trained):
+    """A numpy-trained model continued on cpp_standalone matches its continuation
+    on numpy when both get the same external noise."""
+    d = trained["estimation"]
+    cfg = Config.from_toml(d / "config.toml")
+    R, N, steps = cfg.run.replicas, cfg.circuit.N, 300
+    rng = np.random.default_rng(2)
+    noise = {"stimulus": rng.standard_normal((steps, R)), "rates": rng.standard_normal((steps, R * N))}
+    ends = {}
+    for target in ("numpy", "cpp_standalone"):
+        model = runs.load(d, target=target, noise=noise)
+        assert model.target == target and model.t == cfg.run.duration
+        out = model.run(steps * cfg.circuit.dt, record=("y",))
+        ends[target] = (model.state, out["y"])
+    (s_np, y_np), (s_cpp, y_cpp) = ends["numpy"], ends["cpp_standalone"]
+    start = load_npz(d / "checkpoint.npz")
+    assert not np.allclose(s_np["W"], start["W"], rtol=0, atol=1e-12)  # it did learn
+    for key in runs.STATE_KEYS:
+        np.testing.assert_allclose(s_cpp[key], s_np[key], rtol=1e-9, atol=1e-12, err_msg=key)
+    np.testing.assert_allclose(y_cpp, y_np, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Divergence
+# ---------------------------------------------------------------------------
+
+def test_divergence_keeps_last_good_checkpoint(tmp_path, capsys):
+    model = write_model(tmp_path / "div.toml", """
+task = "estimation"
+[plasticity]
+eta_D = 1000.0
+[run]
+duration = 20.0
+transient = 5.0
+target = "numpy"
+checkpoint_every = 5.0
+""")
+    d = tmp_path / "run"
+    assert run_cli("train", model, "--out", d, "--seed", 1, "--quiet") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("brian-effplast: error: training diverged")
+    s = json.loads((d / "summary.json").read_text())
+    assert s["status"] == "diverged"
+    assert set(s["diverged"]) == {"what", "during", "last_good_checkpoint"}
+    ck = load_npz(d / "checkpoint.npz")
+    # learning starts at t = 5: the checkpoint at 5 is the last good one
+    assert float(ck["t"]) == s["diverged"]["last_good_checkpoint"] == 5.0
+    assert s["diverged"]["during"] == [5.0, 10.0]
+    for key in ("W", "C", "b", "D"):
+        assert np.isfinite(ck[key]).all() and np.abs(ck[key]).max() <= runs.DIVERGENCE_LIMITS[key]
+    assert not (d / "parameters.npz").exists()
+    assert "diverged" in runs.info(d)
+    assert run_cli("resume", d) == 2
+    assert "diverged" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# Bad input: exit 2, one clear line per problem, nothing left behind
+# ---------------------------------------------------------------------------
+
+GOOD = SMALL["estimation"]
+
+
+def _bad_models():
+    return {
+        "unknown_key": (GOOD.replace("[run]", "[run]\nduraton = 30.0"), "did you mean run.duration"),
+        "unknown_section": ("[circuitt]\nN = 4\n" + GOOD.replace('task = "estimation"', ""), "circuitt"),
+        "wrong_type": (GOOD + '\n[circuit]\nN = "forty"\n', "circuit.N"),
+        "out_of_range": (GOOD + "\n[circuit]\nsigma = -0.1\n", "circuit.sigma = -0.1"),
+        "bad_task": (GOOD.replace('"estimation"', '"estimaton"'), 'did you mean "estimation"'),
+        "bad_toml": (GOOD + "\n[circuit\n", "invalid TOML"),
+        "bad_bin": (GOOD.replace("checkpoint_every = 10.0", "checkpoint_every = 10.5"),
+                    "run.checkpoint_every = 10.5"),
+    }
+
+
+BAD_ARGS = [
+    # (extra train arguments, expected text)
+    (["--target", "gpu"], "invalid choice: 'gpu'"),
+    (["--duration", "-5"], "run.duration = -5.0"),
+    (["--duration", "10.005"], "whole number of steps"),
+    (["--duration", "5"], "run.transient"),  # not longer than the transient
+    (["--duration", "abc"], "invalid float value"),
+    (["--replicas", "0"], "run.replicas = 0"),
+    (["--seed", "-1"], "run.seed = -1"),
+    (["--seed", str(2**32)], "run.seed"),
+    (["--checkpoint-every", "-10"], "run.checkpoint_every"),
+    (["--set", "circuit.sigma"], "expected section.key=value"),
+    (["--set", "circuit.sigmaa=0.3"], "did you mean circuit.sigma"),
+    (["--set", "circuit.N=4.5"], "circuit.N = 4.5"),
+]
+
+
+def _check_error(capsys, rc, expected):
+    cap = capsys.readouterr()
+    assert rc == 2
+    lines = cap.err.strip().splitlines()
+    assert lines and all(line.startswith("brian-effplast: error: ") for line in lines), cap.err
+    assert "Traceback" not in cap.err
+    assert expected in cap.err, cap.err
+
+
+@pytest.mark.parametrize("name", sorted(_bad_models()))
+def test_bad_model_file(tmp_path, capsys, name):
+    text, expected = _bad_models()[name]
+    model = write_model(tmp_path / "bad.toml", text)
+    out = tmp_path / "run"
+    _check_error(capsys, run_cli("train", model, "--out", out), expected)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("extra,expected", BAD_ARGS, ids=[" ".join(a) for a, _ in BAD_ARGS])
+def test_bad_train_arguments(tmp_path, capsys, extra, expected):
+    model = write_model(tmp_path / "m.toml", GOOD)
+    out = tmp_path / "run"
+    _check_error(capsys, run_cli("train", model, "--out", out, *extra), expected)
+    assert not out.exists()
+
+
+def test_bad_paths_and_commands(tmp_path, capsys, trained):
+    model = write_model(tmp_path / "m.toml", GOOD)
+    # missing model file
+    _check_error(capsys, run_cli("train", tmp_path / "nope.toml", "--out", tmp_path / "r"), "nope.toml")
+    assert not (tmp_path / "r").exists()
+    # non-empty output directory: refused and untouched
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("x")
+    _check_error(capsys, run_cli("train", model, "--out", full), "not empty")
+    assert [p.name for p in full.iterdir()] == ["keep.txt"]
+    # output path is a file
+    _check_error(capsys, run_cli("train", model, "--out", full / "keep.txt"), "not a directory")
+    # missing --out, unknown command, no command
+    _check_error(capsys, run_cli("train", model), "--out")
+    _check_error(capsys, run_cli("fly"), "invalid choice")
+    _check_error(capsys, run_cli(), "required")
+    # resume / test / info of something that is not a run directory
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _check_error(capsys, run_cli("resume", empty), "not a brian-effplast run directory")
+    _check_error(capsys, run_cli("resume", tmp_path / "missing"), "not a directory")
+    _check_error(capsys, run_cli("test", empty), "not a brian-effplast run directory")
+    _check_error(capsys, run_cli("info", tmp_path / "missing"), "not a directory")
+    assert list(empty.iterdir()) == []
+    # bad test arguments on a good run: nothing written
+    d = trained["estimation"]
+    stamp = (d / "test.npz").stat().st_mtime_ns
+    _check_error(capsys, run_cli("test", d, "--hold", 5), "test.hold = 5.0")
+    _check_error(capsys, run_cli("test", d, "--angles", 0), "test.angles = 0")
+    _check_error(capsys, run_cli("test", d, "--hold", 20.005), "whole number of steps")
+    _check_error(capsys, run_cli("test", d, "--target", "gpu"), "invalid choice")
+    _check_error(capsys, run_cli("test", d, "--out", tmp_path / "t3", "--hold", 5), "test.hold")
+    assert not (tmp_path / "t3").exists()
+    assert (d / "test.npz").stat().st_mtime_ns == stamp
+    # a corrupted run directory
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("config.toml", "summary.json"):
+        (broken / name).write_bytes((d / name).read_bytes())
+    (broken / "checkpoint.npz").write_bytes(b"not a zip")
+    _check_error(capsys, run_cli("resume", broken), "checkpoint")
+
+
+def test_console_script_errors_without_traceback(tmp_path):
+    """The installed command: exit status 2 and one line on stderr."""
+    exe = Path(sys.executable).parent / "brian-effplast"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "brian_effplast.cli"]
+    p = subprocess.run(cmd + ["train", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "r")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1 and p.stderr.startswith("brian-effplast: error: ")
+    assert "missing.toml" in p.stderr and not (tmp_path / "r").exists()
+    p = subprocess.run(cmd + ["--help"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "demo" in p.stdout and "resume" in p.stdout
+
+
+# ---------------------------------------------------------------------------
+# Model files, --set, quiet mode, demo
+# ---------------------------------------------------------------------------
+
+MODEL_FILES = ["estimation", "estimation_full", "classification", "estimation_narrow_prior",
+               "classification_shifted_prior", "noise_levels"]
+
+
+@pytest.mark.parametrize("name", MODEL_FILES)
+def test_model_files(name):
+    path = REPO / "models" / f"{name}.toml"
+    text = path.read_text()
+    cfg = Config.from_toml(path)
+    assert "Fig." in text and "reference sheet" in text
+    default = Config.default(cfg.task)
+    # everything not said to be chosen here is the reference value
+    expected = {"estimation_narrow_prior": {"stimulus.kappa": 2.0},
+                "classification_shifted_prior": {"stimulus.mu": np.pi / 4},
+                "noise_levels": {"circuit.sigma": 0.33}}.get(name, {})
+    for section in ("circuit", "nonlinearity", "stimulus", "plasticity", "init", "test"):
+        for key, value in vars(getattr(default, section)).items():
+            if key.startswith("_"):
+                continue
+            want = expected.get(f"{section}.{key}", value)
+            assert getattr(getattr(cfg, section), key) == pytest.approx(want), f"{section}.{key}"
+    if name == "estimation_full":
+        assert cfg.run.duration == 260000.0 and cfg.run.replicas == 20
+    runs.resolve_config(cfg)  # a valid run (whole steps and curve bins)
+    if expected:
+        assert "chosen here" in text
+
+
+def test_set_overrides_and_quiet(tmp_path, capsys):
+    model = write_model(tmp_path / "m.toml", SMALL["estimation"])
+    d = tmp_path / "run"
+    rc = run_cli("train", model, "--out", d, "--quiet", "--duration", 12, "--replicas", 1,
+                 "--checkpoint-every", 0, "--set", "circuit.sigma=0.33", "--set", "run.seed=9",
+                 "--set", "run.target=numpy", "--set", "run.curve_bin=2.0")
+    assert rc == 0
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err == ""  # quiet: nothing at all
+    cfg = tomllib.loads((d / "config.toml").read_text())
+    assert cfg["circuit"]["sigma"] == 0.33 and cfg["run"]["seed"] == 9
+    assert cfg["run"]["duration"] == 12.0 and cfg["run"]["replicas"] == 1
+    assert load_npz(d / "learning_curve.npz")["curve"].shape == (1, 6)
+
+
+def test_demo_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "DEMO_HOLD", 15.0)
+    d = tmp_path / "demo"
+    assert run_cli("demo", "--out", d, "--duration", 50, "--target", "numpy", "--seed", 3) == 0
+    out = capsys.readouterr().out
+    assert "seed 3" in out and str(d / "learning_curve.png") in out
+    for name in ("learning_curve.png", "tuning.png", "outputs.png", "summary.json", "test.npz"):
+        assert (d / name).is_file()
+    assert load_npz(d / "test.npz")["angles"].shape == (12,)

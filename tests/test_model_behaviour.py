@@ -1,0 +1,267 @@
+"""Behaviour of `PlasticCircuit` as a whole: replicas, the learning switch and gate,
+reproducibility, the noise-free fixed point and continuing a saved model.
+
+cpp_standalone compiles a fresh project for every run, so this file uses exactly
+four standalone runs: two in `test_replicas_are_independent` and two shared by
+`test_learning_off_freezes_parameters` and `test_same_seed_same_result`
+(through the cached `_frozen_run`).
+"""
+
+import numpy as np
+import pytest
+
+from conftest import TARGETS, normal_noise
+from brian_effplast import Config, PlasticCircuit, STATE_KEYS
+
+RTOL, ATOL = 1e-9, 1e-12
+PARAMS = ("W", "C", "b", "D")
+
+
+def fast_learning(task="estimation", **changes):
+    """Learning rates 200x the reference, no transient, biases away from r_min
+    (as in test_oracle_match.py), so that a few hundred steps move every parameter."""
+    cfg = Config.default(task)
+    pl = cfg.plasticity
+    updates = {f"plasticity.eta_{p}": 200 * getattr(pl, f"eta_{p}") for p in "WCbD"}
+    updates.update({"run.transient": 0.0, "init.b": 0.3})
+    updates.update(changes)
+    return cfg.replace(**updates)
+
+
+def copy_state(state):
+    return {k: np.array(v, copy=True) for k, v in state.items()}
+
+
+def assert_states_equal(a, b, keys=STATE_KEYS):
+    for key in keys:
+        assert np.array_equal(a[key], b[key]), f"{key} differs"
+
+
+# ----------------------------------------------------------------------------------------
+# 1. Replicas are independent
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_replicas_are_independent(target):
+    R, steps = 3, 300
+    cfg = fast_learning()
+    N, dt = cfg.circuit.N, cfg.circuit.dt
+    noise = normal_noise(21, steps, R, N)
+    record = ("theta", "r", "y", "alpha")
+    many = PlasticCircuit(cfg, replicas=R, seed=4, target=target, noise=noise)
+    init = copy_state(many.state)
+    # the replicas really differ (else swapping them would go unnoticed)
+    assert not np.array_equal(init["W"][0], init["W"][1])
+    out_many = many.run(steps * dt, record=record)
+    # learning on: every parameter of every replica moved
+    for key in PARAMS:
+        moved = np.abs(many.state[key] - init[key]).reshape(R, -1).max(axis=1)
+        assert np.all(moved > 1e-6), (key, moved)
+    # one single-replica run per replica (only the last one in standalone: compile time)
+    for k in ([R - 1] if target == "cpp_standalone" else range(R)):
+        one_noise = {"stimulus": noise["stimulus"][:, k:k + 1],
+                     "rates": noise["rates"][:, k * N:(k + 1) * N]}
+        one = PlasticCircuit(cfg, replicas=1, seed=4, target=target, noise=one_noise,
+                             state={key: v[k:k + 1] for key, v in init.items()})
+        out_one = one.run(steps * dt, record=record)
+        for key in STATE_KEYS:
+            np.testing.assert_allclose(one.state[key][0], many.state[key][k], rtol=RTOL, atol=ATOL,
+                                       err_msg=f"replica {k}: {key}")
+        for var in record:
+            np.testing.assert_allclose(out_one[var][:, 0], out_many[var][:, k], rtol=RTOL, atol=ATOL,
+                                       err_msg=f"replica {k}: recorded {var}")
+        np.testing.assert_allclose(out_one["curve"][0], out_many["curve"][k], rtol=RTOL, atol=ATOL)
+
+
+# ----------------------------------------------------------------------------------------
+# 2./3. Learning switch and reproducibility (the runs with learning off are shared)
+# ----------------------------------------------------------------------------------------
+
+_FROZEN = {}
+FROZEN_SEED, FROZEN_DURATION = 7, 1.0
+
+
+def _frozen_model(target, seed=FROZEN_SEED):
+    # learning would be on from t = 0 (no transient, fast rates) but for plastic=False
+    return PlasticCircuit(fast_learning(), replicas=2, seed=seed, target=target)
+
+
+def _frozen_run(target):
+    """One run with learning switched off, cached per target: (initial, final, output)."""
+    if target not in _FROZEN:
+        model = _frozen_model(target)
+        init = copy_state(model.state)
+        out = model.run(FROZEN_DURATION, plastic=False, record=("theta", "r", "alpha"))
+        assert model.plastic is False
+        _FROZEN[target] = (init, copy_state(model.state), out)
+    return _FROZEN[target]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_learning_off_freezes_parameters(target):
+    init, final, out = _frozen_run(target)
+    for key in PARAMS:
+        assert np.array_equal(init[key], final[key]), f"{key} changed with learning off"
+    # ... while the dynamics ran
+    assert not np.array_equal(init["r"], final["r"])
+    assert not np.array_equal(init["theta"], final["theta"])
+    assert not np.array_equal(out["r"][0], out["r"][-1])
+    # the low-pass averages are not gated (docs/model.md, step 5)
+    for key in ("W_bar", "C_bar", "r_bar"):
+        assert not np.array_equal(init[key], final[key]), f"{key} did not move"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_same_seed_same_result(target):
+    _, final, out = _frozen_run(target)
+    again = _frozen_model(target)
+    out_again = again.run(FROZEN_DURATION, plastic=False, record=("theta", "r", "alpha"))
+    assert_states_equal(final, again.state)
+    for var in ("curve", "theta", "r", "alpha"):
+        assert np.array_equal(out[var], out_again[var]), var
+
+
+def test_same_seed_same_result_with_learning():
+    cfg = fast_learning()
+    runs = []
+    for seed in (3, 3):
+        model = PlasticCircuit(cfg, replicas=2, seed=seed, target="numpy")
+        out = model.run(2.0, record=("r",))
+        runs.append((copy_state(model.state), out))
+    assert_states_equal(runs[0][0], runs[1][0])
+    assert np.array_equal(runs[0][1]["curve"], runs[1][1]["curve"])
+    assert np.array_equal(runs[0][1]["r"], runs[1][1]["r"])
+
+
+def test_different_seed_different_result():
+    cfg = fast_learning()
+    first = PlasticCircuit(cfg, replicas=2, seed=3, target="numpy")
+    init = copy_state(first.state)
+    out_first = first.run(1.0)
+    # same initial state, other seed: only Brian2's noise differs
+    other = PlasticCircuit(cfg, replicas=2, seed=4, target="numpy", state=init)
+    out_other = other.run(1.0)
+    for key in ("theta", "r") + PARAMS:
+        assert not np.array_equal(first.state[key], other.state[key]), key
+    assert not np.array_equal(out_first["curve"], out_other["curve"])
+    # and another seed draws another initial state
+    assert not np.array_equal(PlasticCircuit(cfg, seed=4, target="numpy").state["W"],
+                              PlasticCircuit(cfg, seed=3, target="numpy").state["W"])
+
+
+# ----------------------------------------------------------------------------------------
+# 4. Noise-free fixed point
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("task", ["estimation", "classification"])
+@pytest.mark.parametrize("target", ["numpy", "cython"])
+def test_noise_free_fixed_point(target, task):
+    cfg = Config.default(task).replace(**{"circuit.sigma": 0.0, "stimulus.sigma_s": 0.0,
+                                          "init.b": 0.3, "run.transient": 0.0})
+    model = PlasticCircuit(cfg, replicas=2, seed=12, target=target)
+    theta0 = model.state["theta"].copy()
+    model.run(35.0, plastic=False)  # converged to ~1e-12 (contraction rate ~0.8/unit)
+    st = model.state
+    # no stimulus noise: theta stays where it was
+    np.testing.assert_allclose(st["theta"], theta0, rtol=0, atol=1e-12)
+    N_s = cfg.circuit.N_s
+    theta_k = -np.pi + 2 * np.pi * np.arange(N_s) / N_s
+    s = np.maximum(0.0, np.cos(st["theta"][:, None] - theta_k[None, :]))
+    u = (np.einsum("qij,qj->qi", st["W"], st["r"]) + np.einsum("qik,qk->qi", st["C"], s) + st["b"])
+    r = st["r"]
+    # an interior fixed point (not held at the rate bounds)
+    assert np.all(r > cfg.circuit.r_min) and np.all(r < cfg.circuit.r_max)
+    np.testing.assert_allclose(r, model.fi_curve.f(u), rtol=1e-8, atol=1e-10)
+    # and it stays there
+    before = r.copy()
+    model.run(1.0)
+    np.testing.assert_allclose(model.state["r"], before, rtol=1e-8, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------------------
+# 5. Learning gate
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["numpy", "cython"])
+def test_learning_gate_holds_until_transient(target):
+    cfg = fast_learning(**{"run.transient": 10.0})
+    model = PlasticCircuit(cfg, seed=2, target=target)
+    assert model.plastic
+    init = copy_state(model.state)
+    model.run(4.0)
+    model.run(6.0)  # t = 10: the whole transient, split over two runs
+    assert model.t == pytest.approx(10.0)
+    for key in PARAMS:
+        assert np.array_equal(model.state[key], init[key]), f"{key} moved during the transient"
+    assert not np.array_equal(model.state["r"], init["r"])
+    # the first step starting at t = transient learns
+    gated = copy_state(model.state)
+    model.run(cfg.circuit.dt)
+    for key in PARAMS:
+        assert not np.array_equal(model.state[key], gated[key]), f"{key} did not move at t = transient"
+    model.run(1.0)
+    for key in PARAMS:
+        assert np.max(np.abs(model.state[key] - gated[key])) > 1e-6, key
+
+
+def test_learning_gate_counts_time_of_a_continued_model():
+    # a model continued at t = 10 with transient = 10 learns from its first step
+    cfg = fast_learning(**{"run.transient": 10.0})
+    model = PlasticCircuit(cfg, seed=2, target="numpy", t=10.0)
+    init = copy_state(model.state)
+    model.run(cfg.circuit.dt)
+    for key in PARAMS:
+        assert not np.array_equal(model.state[key], init[key]), key
+    # ... and at t = 9.99 it does not (only the step starting at 9.99 is gated off)
+    model = PlasticCircuit(cfg, seed=2, target="numpy", t=9.99)
+    model.run(cfg.circuit.dt)
+    for key in PARAMS:
+        assert np.array_equal(model.state[key], init[key]), key
+
+
+# ----------------------------------------------------------------------------------------
+# 6. Continuing a model
+# ----------------------------------------------------------------------------------------
+
+def test_continuing_equals_split_run():
+    half = 2.0
+    # learning switches on in the second half (t = 3): the gate must continue too
+    cfg = fast_learning(**{"run.transient": 3.0})
+    record = ("theta", "r", "alpha", "y")
+
+    def split(model):
+        out1 = model.run(half, record=record)
+        mid = copy_state(model.state)
+        out2 = model.run(half, record=record)
+        return mid, copy_state(model.state), out1, out2
+
+    A = PlasticCircuit(cfg, replicas=2, seed=9, target="numpy")
+    B = PlasticCircuit(cfg, replicas=2, seed=9, target="numpy")
+    mid_a, end_a, a1, a2 = split(A)
+    mid_b, end_b, b1, b2 = split(B)
+    assert_states_equal(mid_a, mid_b)
+    assert_states_equal(end_a, end_b)
+    for var in ("curve",) + record:
+        assert np.array_equal(a1[var], b1[var]) and np.array_equal(a2[var], b2[var]), var
+    # learning happened in the second half only
+    for key in PARAMS:
+        assert not np.array_equal(mid_a[key], end_a[key]), key
+
+    C = PlasticCircuit(cfg, replicas=2, seed=9, target="numpy", state=mid_a, t=half)
+    c2 = C.run(half, record=record)
+    assert C.t == pytest.approx(2 * half)
+    assert_states_equal(end_a, C.state)
+    for var in ("curve",) + record:
+        assert np.array_equal(a2[var], c2[var]), var
+
+
+def test_curve_bins_start_with_the_run():
+    """The learning curve bins the rewards of *this* run from its first step, even when
+    the model's time is not a multiple of ``curve_bin`` (here a continued runtime model)."""
+    model = PlasticCircuit(fast_learning(), seed=1, target="numpy")
+    model.run(0.5)
+    out = model.run(2.0, record=("alpha",))
+    alpha = out["alpha"]  # (200 steps, R)
+    expected = alpha.reshape(2, 100, -1).mean(axis=1).T  # two bins of 100 steps
+    assert out["curve"].shape == expected.shape
+    np.testing.assert_allclose(out["curve"], expected, rtol=1e-12, atol=1e-14)
