@@ -26,7 +26,7 @@ from .config import TARGETS, Config, ConfigError
 
 PROG = "brian-effplast"
 #: Duration of the demo training, time units (learns clearly in ~1 min on cpp_standalone).
-DEMO_DURATION = 15000.0
+DEMO_DURATION = 20000.0
 #: Test-protocol hold of the demo, time units per angle.
 DEMO_HOLD = 100.0
 

@@ -168,6 +168,7 @@ class PlasticCircuit:
         if not (np.isfinite(t) and t >= 0):
             raise ValueError(f"t = {t!r} is not allowed: must be a finite number of time units >= 0")
         self.t = float(t)  # time units simulated so far
+        self._bind(None)
         self._steps_run = 0  # steps run by this object (rows of external noise used)
         self.plastic = True
 
@@ -232,10 +233,12 @@ class PlasticCircuit:
         self._set_values(self._values(t_on))
         return objs
 
+    _ROLES = ("stimulus", "inputs", "population", "readout", "W_synapses", "C_synapses", "bias_rule", "decoder")
+
     def _bind(self, objs):
-        for key in ("stimulus", "inputs", "population", "readout", "W_synapses", "C_synapses",
-                    "bias_rule", "decoder"):
-            setattr(self, key, objs[key])
+        """Name the Brian2 objects of the current run (``None`` between runs)."""
+        for key in self._ROLES:
+            setattr(self, key, None if objs is None else objs[key])
 
     def _values(self, t_on):
         """(group, variable, value) for the whole state and every run-time parameter."""
@@ -376,6 +379,7 @@ class PlasticCircuit:
         net.run(steps * self.dt * self.tau, report=report, namespace={})
         out = self._collect(mons, steps, bin_steps)
         self.state = self._get_state()
+        self._bind(None)
         return out
 
     def _structure(self, steps, record, record_every, bin_steps):
@@ -412,4 +416,5 @@ class PlasticCircuit:
         mons = {k[len("monitor_"):]: m for k, m in objs.items() if k.startswith("monitor_")}
         out = self._collect(mons, steps, bin_steps)
         self.state = self._get_state()
+        self._bind(None)
         return out

@@ -495,16 +495,19 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
             _write_checkpoint(run_dir, model, done, curve)
             summary.update(t=done * dt, steps_done=done, updated=_now(),
                            wall_seconds=wall_before + time.perf_counter() - t_start)
-            if done == total:
-                W, C, b, D = (np.asarray(model.state[k]) for k in ("W", "C", "b", "D"))
-                _write_npz(Path(run_dir) / FILES["parameters"], W=W, C=C, b=b, D=D)
-                _write_curve(run_dir, cfg, curve)
-                _summary_objectives(summary, curve, cfg)
-                summary["status"] = "complete"
-            _write_json(Path(run_dir) / FILES["summary"], summary)
+            if done < total:
+                _write_json(Path(run_dir) / FILES["summary"], summary)
             progress.chunk_done(done)
     finally:
         progress.close()
+    # complete (also reached when a run was killed after its last checkpoint)
+    W, C, b, D = (np.asarray(model.state[k]) for k in ("W", "C", "b", "D"))
+    _write_npz(Path(run_dir) / FILES["parameters"], W=W, C=C, b=b, D=D)
+    _write_curve(run_dir, cfg, curve)
+    _summary_objectives(summary, curve, cfg)
+    summary.update(status="complete", t=done * dt, steps_done=done, updated=_now(),
+                   wall_seconds=wall_before + time.perf_counter() - t_start)
+    _write_json(Path(run_dir) / FILES["summary"], summary)
     return summary
 
 

@@ -14,6 +14,7 @@ process uses it: parallel processes get separate slots and never race.
 """
 
 import fcntl
+import gc
 import hashlib
 import os
 
@@ -55,7 +56,8 @@ class StandaloneProject:
     Parameters
     ----------
     key : tuple
-        Everything compiled into the binary (its structure).
+        Everything compiled into the binary (its structure); one project
+        folder per key.
     build : callable
         ``build() -> (objects, run_duration)``: creates the Brian2 objects
         (with fixed names, so the generated code is the same every time)
@@ -74,6 +76,9 @@ class StandaloneProject:
         self.runs = 0
         set_device("cpp_standalone", build_on_run=False)
         self.device = get_device()
+        if brian2.prefs.devices.cpp_standalone.extra_make_args_unix == ["-j"]:
+            # Brian2's default starts every compile job at once; one per core is as fast
+            brian2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
         try:
             self.objects, duration, seed_view = build()
             # run_args are applied before the reseed, which reads the seed they set
@@ -108,6 +113,10 @@ class StandaloneProject:
         global _ACTIVE
         if _ACTIVE is self:
             _ACTIVE = None
+        # drop the objects so that the next project can reuse their names
+        # (same names, same generated code, nothing to recompile)
+        self.objects = None
+        gc.collect()
         self.device.reinit()
         set_device("runtime")
         if self._lock is not None:

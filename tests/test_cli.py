@@ -246,6 +246,22 @@ def test_resume_after_crash_is_bit_identical(reference, tmp_path, monkeypatch, c
     assert (b / "checkpoint.npz").stat().st_mtime_ns == stamp
 
 
+def test_resume_after_kill_at_the_last_checkpoint(reference, tmp_path):
+    """Killed after writing the final checkpoint but before the final files."""
+    model, a = reference
+    c = tmp_path / "c"
+    c.mkdir()
+    for name in ("config.toml", "checkpoint.npz", "summary.json"):
+        (c / name).write_bytes((a / name).read_bytes())
+    s = json.loads((c / "summary.json").read_text())
+    s.update(status="running", objective_final=None)
+    (c / "summary.json").write_text(json.dumps(s))
+    assert run_cli("resume", c, "--quiet") == 0
+    assert json.loads((c / "summary.json").read_text())["status"] == "complete"
+    assert_same_run(a, c)
+    assert (c / "learning_curve.png").is_file()
+
+
 def test_resume_after_sigkill(reference, tmp_path):
     """A real kill: the command is SIGKILLed after its first checkpoint, then resumed."""
     model, a = reference
