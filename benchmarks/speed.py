@@ -24,13 +24,18 @@ timings nor the peak memory.
 Brian2 targets: per-step cost from the difference of two run() durations, so
 that the fixed cost of a run() call (code-object setup for the runtime
 targets; code generation + compilation + binary start for cpp_standalone) is
-excluded and reported on its own line.  For cpp_standalone the binary is
+excluded and reported on its own lines.  For cpp_standalone the binary is
 started through this script (``--wrap``, via the Brian2 preference
 ``devices.cpp_standalone.run_cmd_unix``), which records the binary's own wall
 and CPU time and peak memory; the headline per-step figure is the difference
 of the binary's times (compilation time varies by seconds from build to build
-and would swamp the difference), and the difference of the whole
-compile+run times is reported alongside.
+and would swamp the difference of the whole compile+run times, which is
+reported alongside).  The model caches compiled projects by structure
+(``BRIAN_EFFPLAST_CACHE``, pointed at a fresh temporary folder here); the
+fixed cost per run() is reported for a structure compiled from scratch, the
+same structure again in the same process, a structure compiled by an earlier
+process, and (first cpp_standalone case of a full run) a return to an earlier
+structure in the same process.
 
 Times are wall clock and process CPU time; the ratio to the floor uses CPU
 time (robust to other load on the machine; equal to wall time on an idle

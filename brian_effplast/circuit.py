@@ -5,7 +5,9 @@
 in time units, integrated by Euler-Maruyama and clipped to ``[r_min, r_max]``
 after every step (keeps ``f^-1(r)`` finite). The recurrent and input
 currents ``I_rec`` and ``I_in`` are summed variables written by the ``W``
-and ``C`` synapses (:mod:`brian_effplast.plasticity`).
+and ``C`` synapses (:mod:`brian_effplast.plasticity`); the update consumes
+``I_rec`` (sets it to 0), so that the ``W`` rule can add up the next step's
+recurrent input while it visits each synapse.
 """
 
 import numpy as np
@@ -84,8 +86,9 @@ class RecurrentPopulation(NeuronGroup):
         eta_b : 1 (shared, constant)
         lam_b : 1 (shared, constant)
         """
-        # Euler-Maruyama, then the clip, in one state update
-        super().__init__(N * replicas, eqs, method=ProjectedEuler("r = clip(r, r_min, r_max)"),
+        # Euler-Maruyama, then the clip, in one state update; I_rec is consumed
+        # (reset) so that synapses may accumulate the next step's input into it
+        super().__init__(N * replicas, eqs, method=ProjectedEuler("r = clip(r, r_min, r_max)\nI_rec = 0"),
                          namespace=namespace, name=name, **kwds)
         attach(self, N_per_replica=N, replicas=replicas, fi_curve=fi_curve, r_min=r_min, r_max=r_max)
         self.sigma = sigma

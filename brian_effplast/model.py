@@ -16,6 +16,8 @@ see ``docs/model.md``)::
     6 low-pass averages and updates of W, C, b, D
 """
 
+import time
+
 import numpy as np
 import brian2
 from brian2 import Clock, Network, NeuronGroup, StateMonitor, ms
@@ -29,13 +31,13 @@ from .standalone import StandaloneProject, active_project
 from .stimulus import InputPopulation, LangevinStimulus, sample_prior
 from .tasks import TaskReadout, check_task, get_task
 
-__all__ = ["PlasticCircuit", "STATE_KEYS", "initial_state", "TARGETS"]
+__all__ = ["PlasticCircuit", "STATE_KEYS", "initial_state", "recurrent_input", "TARGETS"]
 
 __version__ = "0.1.0"
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 #: Arrays that make up the model state, per replica.
-STATE_KEYS = ("theta", "r", "W", "C", "b", "D", "W_bar", "C_bar", "r_bar")
+STATE_KEYS = ("theta", "r", "W", "C", "b", "D", "W_bar", "C_bar", "r_bar", "I_rec")
 
 ORDER = {"stimulus": 0, "inputs": 1, "currents": 2, "population": 3, "readouts": 4,
          "reward": 5, "plasticity": 6}
@@ -43,7 +45,7 @@ ORDER = {"stimulus": 0, "inputs": 1, "currents": 2, "population": 3, "readouts":
 
 def _shapes(R, N, N_s, n_out):
     return {"theta": (R,), "r": (R, N), "W": (R, N, N), "C": (R, N, N_s), "b": (R, N),
-            "D": (R, n_out, N), "W_bar": (R, N, N), "C_bar": (R, N, N_s), "r_bar": (R, N)}
+            "D": (R, n_out, N), "W_bar": (R, N, N), "C_bar": (R, N, N_s), "r_bar": (R, N), "I_rec": (R, N)}
 
 
 def initial_state(cfg, replicas, seed):
@@ -51,12 +53,13 @@ def initial_state(cfg, replicas, seed):
 
     ``W`` uniform in ``+-W_scale/sqrt(N)``, ``C`` in ``+-C_scale/sqrt(N_s)``,
     ``D`` in ``+-D_scale/N``, ``b`` constant, rates ``r_init``, averages 0,
-    ``theta`` from the stimulus' stationary law. Independent of the target.
+    ``theta`` from the stimulus' stationary law, ``I_rec = W r`` (the
+    recurrent input of the first step). Independent of the target.
     """
     rng = np.random.default_rng(seed)
     N, N_s, n_out, R = cfg.circuit.N, cfg.circuit.N_s, cfg.n_out, replicas
     ini = cfg.init
-    return {
+    state = {
         "theta": sample_prior(rng, R, cfg.stimulus.mu, cfg.stimulus.kappa),
         "r": np.full((R, N), cfg.circuit.r_init),
         "W": rng.uniform(-1, 1, (R, N, N)) * ini.W_scale / np.sqrt(N),
@@ -65,6 +68,13 @@ def initial_state(cfg, replicas, seed):
         "D": rng.uniform(-1, 1, (R, n_out, N)) * ini.D_scale / N,
         "W_bar": np.zeros((R, N, N)), "C_bar": np.zeros((R, N, N_s)), "r_bar": np.zeros((R, N)),
     }
+    state["I_rec"] = recurrent_input(state)
+    return state
+
+
+def recurrent_input(state):
+    """``W r`` per replica: the recurrent input of the next step."""
+    return np.einsum("qij,qj->qi", state["W"], state["r"])
 
 
 def _check_state(state, R, N, N_s, n_out):
@@ -164,6 +174,8 @@ class PlasticCircuit:
             self.state["D"] = rng.uniform(-1, 1, (self.R, self.n_out, self.N)) * config.init.D_scale / self.N
         if state is not None:
             self.state.update(_check_state(state, self.R, self.N, self.N_s, self.n_out))
+            if "I_rec" not in state:  # a state from elsewhere: the input its W and r give
+                self.state["I_rec"] = recurrent_input(self.state)
         self.noise = self._check_noise(noise)
         if not (np.isfinite(t) and t >= 0):
             raise ValueError(f"t = {t!r} is not allowed: must be a finite number of time units >= 0")
@@ -217,7 +229,7 @@ class PlasticCircuit:
         objs["readout"] = readout = TaskReadout(self.task, stim, clock=clock, order=ORDER["reward"],
                                                 name=name("readout"))
         objs["W_synapses"] = ThreeFactorSynapses(pop, pop, readout, "W", "I_rec", "r", pl.eta_W, pl.lam_W, k_bar,
-                                                 dt_tu, clock=clock, order=ORDER["plasticity"],
+                                                 dt_tu, accumulate=True, clock=clock, order=ORDER["plasticity"],
                                                  name=name("W_synapses"))
         objs["C_synapses"] = ThreeFactorSynapses(inputs, pop, readout, "C", "I_in", "s", pl.eta_C, pl.lam_C,
                                                  k_bar, dt_tu, clock=clock, order=ORDER["plasticity"],
@@ -226,7 +238,7 @@ class PlasticCircuit:
                                      order=ORDER["plasticity"], name=name("bias_rule"))
         objs["decoder"] = Decoder(pop, readout, pl.eta_D, pl.lam_D, dt_tu, clock=clock,
                                   order=ORDER["plasticity"], name=name("decoder"))
-        for key, order in (("W_synapses", "currents"), ("C_synapses", "currents"), ("decoder", "readouts")):
+        for key, order in (("C_synapses", "currents"), ("decoder", "readouts")):
             for updater in objs[key].summed_updaters.values():
                 updater.order = ORDER[order]
         self._bind(objs)
@@ -247,6 +259,7 @@ class PlasticCircuit:
         # synapse order: replica, presynaptic, postsynaptic (see replica_pairs)
         syn = lambda x: x.transpose(0, 2, 1).ravel()
         values = [(stim, "theta", st["theta"]), (pop, "r", st["r"].ravel()), (pop, "b", st["b"].ravel()),
+                  (pop, "I_rec", st["I_rec"].ravel()),
                   (pop, "r_bar", st["r_bar"].ravel()), (W, "W", syn(st["W"])), (W, "W_bar", syn(st["W_bar"])),
                   (C, "C", syn(st["C"])), (C, "C_bar", syn(st["C_bar"]))]
         values += [(dec, f"D_{k}", st["D"][:, k, :].ravel()) for k in range(self.n_out)]
@@ -272,6 +285,7 @@ class PlasticCircuit:
             "r": np.asarray(self.population.r[:]).reshape(R, N).copy(),
             "b": np.asarray(self.population.b[:]).reshape(R, N).copy(),
             "r_bar": np.asarray(self.population.r_bar[:]).reshape(R, N).copy(),
+            "I_rec": np.asarray(self.population.I_rec[:]).reshape(R, N).copy(),
             "W": syn(self.W_synapses, "W", N).copy(), "W_bar": syn(self.W_synapses, "W_bar", N).copy(),
             "C": syn(self.C_synapses, "C", N_s).copy(), "C_bar": syn(self.C_synapses, "C_bar", N_s).copy(),
             "D": np.stack([np.asarray(getattr(self.decoder, f"D_{k}")[:]).reshape(R, N)
@@ -280,7 +294,8 @@ class PlasticCircuit:
 
     # -- running --------------------------------------------------------------------
 
-    def run(self, duration, plastic=None, record=(), record_every=1, curve_bin=None, report=None):
+    def run(self, duration, plastic=None, record=(), record_every=1, curve_bin=None, report=None,
+            profile=False):
         """Simulate ``duration`` time units and update :attr:`state`.
 
         Parameters
@@ -295,12 +310,17 @@ class PlasticCircuit:
             ``record_every`` steps (after each step).
         curve_bin : float, optional
             Time units per learning-curve point (default ``config.run.curve_bin``).
+        report : str, optional
+            Brian2's progress report (``"text"``, ``"stdout"``...).
+        profile : bool
+            Also return Brian2's profile: ``out["profile"] = [(code object, seconds)]``.
 
         Returns
         -------
         dict
-            ``"curve"``: mean reward per bin, shape ``(R, bins)``, and the
-            recorded traces (time first, then replica).
+            ``"curve"``: mean reward per bin, shape ``(R, bins)``; the recorded
+            traces (time first, then replica); ``"loop_seconds"``: time in
+            the simulation loop.
         """
         steps = self.config.steps(duration, name="duration")
         if steps < 1:
@@ -318,9 +338,9 @@ class PlasticCircuit:
             raise ValueError(f"record = {sorted(unknown)} is not allowed: choose from theta, r, y, alpha")
         standalone = self.target == "cpp_standalone"
         if standalone:
-            out = self._run_standalone(steps, record, record_every, bin_steps, report)
+            out = self._run_standalone(steps, record, record_every, bin_steps, report, profile)
         else:
-            out = self._run_runtime(steps, record, record_every, bin_steps, report)
+            out = self._run_runtime(steps, record, record_every, bin_steps, report, profile)
         self.t += steps * self.dt
         self._steps_run += steps
         for key in ("W", "C", "b", "D", "r"):
@@ -368,7 +388,7 @@ class PlasticCircuit:
                 out[var] = np.asarray(getattr(mon, var)).T
         return out
 
-    def _run_runtime(self, steps, record, record_every, bin_steps, report):
+    def _run_runtime(self, steps, record, record_every, bin_steps, report, profile):
         brian2.prefs.codegen.target = self.target
         # A fresh network per run, as in standalone: its clock starts at 0, so the
         # learning-curve bins start with the run (compiled cython code is cached).
@@ -376,8 +396,12 @@ class PlasticCircuit:
         brian2.seed(self._noise_seed())
         mons = self._monitors(record, record_every, bin_steps)
         net = Network(list(objs.values()) + list(mons.values()))
-        net.run(steps * self.dt * self.tau, report=report, namespace={})
+        start = time.perf_counter()
+        net.run(steps * self.dt * self.tau, report=report, namespace={}, profile=profile)
         out = self._collect(mons, steps, bin_steps)
+        out["loop_seconds"] = time.perf_counter() - start
+        if profile:
+            out["profile"] = [(name, float(t)) for name, t in net.profiling_info]
         self.state = self._get_state()
         self._bind(None)
         return out
@@ -391,8 +415,8 @@ class PlasticCircuit:
                 cfg.circuit.r_min, cfg.circuit.r_max, steps, tuple(sorted(record)), record_every, bin_steps,
                 tuple(sorted(self.noise or {})))
 
-    def _run_standalone(self, steps, record, record_every, bin_steps, report):
-        key = self._structure(steps, record, record_every, bin_steps)
+    def _run_standalone(self, steps, record, record_every, bin_steps, report, profile):
+        key = self._structure(steps, record, record_every, bin_steps) + (profile,)
 
         def build():
             objs = self._build(0.0, steps=steps, fixed_names=True)
@@ -402,7 +426,7 @@ class PlasticCircuit:
             drop_idle_state_updater(seed)
             return objs, steps * self.dt * self.tau, seed.noise_seed
 
-        project = active_project(key) or StandaloneProject(key, build)
+        project = active_project(key) or StandaloneProject(key, build, profile=profile)
         objs = project.objects
         self._bind(objs)
         t_on = max(0.0, self.config.run.transient - self.t)
@@ -412,9 +436,12 @@ class PlasticCircuit:
         for key_, group, ns in (("stimulus", objs["stimulus"], "z_stim"), ("rates", objs["population"], "z_rate")):
             if self.noise is not None and key_ in self.noise:
                 run_args[group.namespace[ns]] = self.noise[key_][start:start + steps]
-        project.run(run_args)
+        loop_seconds, profile_info = project.run(run_args)
         mons = {k[len("monitor_"):]: m for k, m in objs.items() if k.startswith("monitor_")}
         out = self._collect(mons, steps, bin_steps)
+        out["loop_seconds"] = loop_seconds
+        if profile:
+            out["profile"] = [(name, float(t)) for name, t in profile_info]
         self.state = self._get_state()
         self._bind(None)
         return out

@@ -13,7 +13,9 @@ clash with the population's).
 - :class:`ThreeFactorSynapses` (``W``: population to population, ``C``:
   inputs to population): ``x = r_post * x_pre``,
   ``x_bar += k_bar*(x - x_bar)``, ``w += g*(alpha*(x - x_bar) - lam*w)``;
-  the synapses also write ``I_post = w * x_pre`` (summed).
+  the synapses also provide the current ``I_post = sum w * x_pre``: as a
+  summed variable, or (``accumulate=True``, for ``W``) added up by the rule
+  itself right after the update.
 - :class:`BiasRule` on the population: the same with ``x = r``.
 - :class:`Decoder` (population to readout): ``D_k += g*(delta_k*r_pre - lam*D_k)``
   and ``y_k = sum D_k r`` (summed).
@@ -47,7 +49,7 @@ def replica_pairs(n_pre, n_post, replicas):
 
 class ThreeFactorSynapses(Synapses):
     """
-    ThreeFactorSynapses(source, population, readout, weight, current, x, eta, lam, k_bar, dt_tu, **kwds)
+    ThreeFactorSynapses(source, population, readout, weight, current, x, eta, lam, k_bar, dt_tu, accumulate=False, **kwds)
 
     All-to-all plastic synapses within each replica, from ``source`` (variable
     ``x``) onto the recurrent ``population`` (variable ``r``), gated by the
@@ -62,7 +64,7 @@ class ThreeFactorSynapses(Synapses):
     weight : str
         Name of the weight (``"W"`` or ``"C"``); its average is ``<weight>_bar``.
     current : str
-        Postsynaptic summed variable receiving ``weight * x_pre``.
+        Postsynaptic variable receiving ``sum weight * x_pre``.
     x : str
         Presynaptic activity (``"r"`` or ``"s"``).
     eta, lam : float
@@ -71,10 +73,19 @@ class ThreeFactorSynapses(Synapses):
         Low-pass factor per step.
     dt_tu : float
         Time step in time units.
+    accumulate : bool
+        Instead of a summed variable (a second pass over the synapses before
+        the population's update), the rule adds ``weight * x_pre`` to
+        ``current`` right after updating the weight: exact when ``x`` is
+        final at that point (``x = r``: the next step's recurrent input is
+        ``W(t+dt) r(t+dt)``), one pass over ``W`` per step instead of two. The
+        population must consume and reset ``current`` in its update
+        (`RecurrentPopulation` does) and ``current`` must hold the input of
+        the first step when a run starts.
     """
 
     def __init__(self, source, population, readout, weight, current, x, eta, lam, k_bar, dt_tu,
-                 name=None, **kwds):
+                 accumulate=False, name=None, **kwds):
         replicas = len(readout)
         n_pre, n_post = len(source) // replicas, len(population) // replicas
         eqs = f"""
@@ -85,8 +96,9 @@ class ThreeFactorSynapses(Synapses):
         learn_syn : 1 (linked)
         alpha_syn : 1 (linked)
         replica_syn : integer (constant)
-        {current}_post = {weight}*{x}_pre : 1 (summed)
         """
+        if not accumulate:
+            eqs += f"{current}_post = {weight}*{x}_pre : 1 (summed)\n"
         namespace = dict(kwds.pop("namespace", {}))
         namespace.update(k_bar=k_bar, rate_dt=RATE_SCALE * dt_tu)
         super().__init__(source, population, eqs, namespace=namespace,
@@ -102,7 +114,7 @@ class ThreeFactorSynapses(Synapses):
             coactivity = r_post*{x}_pre
             {weight}_bar += k_bar*(coactivity - {weight}_bar)
             {weight} += learn_syn*rate_dt*eta_{weight}*(alpha_syn*(coactivity - {weight}_bar) - lam_{weight}*{weight})
-            """, when="groups", order=self.order, name=self.name + "_rule")
+            """ + (f"{current}_post += {weight}*{x}_pre" if accumulate else ""), when="groups", order=self.order, name=self.name + "_rule")
         self.contained_objects.append(rule)
         attach(self, weight=weight, rule=rule)
 

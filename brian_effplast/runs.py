@@ -297,7 +297,8 @@ class _Progress:
             self._open = False
 
     def reporter(self, chunk_start, chunk_steps, target):
-        """The ``report`` argument of a run of ``chunk_steps`` steps, or None."""
+        """The ``report`` argument of a run of ``chunk_steps`` steps (runtime
+        targets), or None."""
         if not self.enabled:
             return None
         if target != "cpp_standalone":
@@ -308,24 +309,10 @@ class _Progress:
                 if 0 < completed < 0.999:  # the end of a chunk is reported by chunk_done
                     self._print(self._line(chunk_start + completed * chunk_steps, rate))
             return report
-        # C++ code for the standalone binary (its stderr is ours)
-        total = self.total * self.dt
-        prefix = r'"\r\x1b[K"' if self.tty else '""'
-        suffix = '""' if self.tty else r'"\n"'
-        return f"""
-        if (completed <= 0.0 || completed >= 0.999) return;
-        const double _done = {chunk_start * self.dt!r} + completed*{chunk_steps * self.dt!r};
-        const double _rate = elapsed > 0.0 ? completed*{chunk_steps * self.dt!r}/elapsed : 0.0;
-        const double _left = _rate > 0.0 ? ({total!r} - _done)/_rate : 0.0;
-        std::cerr << {prefix} << "brian-effplast: " << (long long)(_done + 0.5) << "/"
-                  << (long long)({total!r} + 0.5) << " time units ("
-                  << (int)(100.0*_done/{total!r} + 0.5) << "%), " << (long long)(_rate + 0.5)
-                  << " time units/s, ";
-        if (_left < 100.0) std::cerr << (long long)(_left + 0.5) << " s";
-        else if (_left < 6000.0) std::cerr << (long long)(_left/60.0 + 0.5) << " min";
-        else std::cerr << (long long)(_left/360.0 + 0.5)/10.0 << " h";
-        std::cerr << " left" << {suffix} << std::flush;
-        """
+        # cpp_standalone: the model runs a compiled project (cached across runs and
+        # processes, so nothing chunk-specific may be compiled into it); progress
+        # is reported at the chunk (checkpoint) boundaries.
+        return None
 
 
 # ---------------------------------------------------------------------------

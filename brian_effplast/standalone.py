@@ -62,16 +62,17 @@ class StandaloneProject:
         ``build() -> (objects, run_duration)``: creates the Brian2 objects
         (with fixed names, so the generated code is the same every time)
         and returns them with the duration of the single ``run``.
-    seed_variable : `VariableView` getter
-        ``seed_variable(objects)`` gives the ``(shared, constant)`` integer
+        The build also returns the ``(shared, constant)`` integer variable
         used to reseed Brian2's generator at the start of every run.
+    profile : bool
+        Compile with Brian2's per-code-object profiling.
     """
 
-    def __init__(self, key, build):
+    def __init__(self, key, build, profile=False):
         global _ACTIVE
         if _ACTIVE is not None:
             _ACTIVE.close()
-        self.key = key
+        self.key, self.profile = key, profile
         self.directory, self._lock = _claim_slot(key)
         self.runs = 0
         set_device("cpp_standalone", build_on_run=False)
@@ -85,8 +86,8 @@ class StandaloneProject:
             device.apply_run_args()
             seed_array = device.get_array_name(seed_view.variable)
             device.insert_code("main", f"brian::_random_generators[0].seed(brian::{seed_array}[0]);")
-            net = brian2.Network([o for o in self.objects.values() if isinstance(o, brian2.BrianObject)])
-            net.run(duration, namespace={})
+            self.network = brian2.Network([o for o in self.objects.values() if isinstance(o, brian2.BrianObject)])
+            self.network.run(duration, namespace={}, profile=profile)
             device.build(directory=self.directory, compile=True, run=False, with_output=False)
         except Exception:
             self.close()
@@ -98,7 +99,11 @@ class StandaloneProject:
         _ACTIVE = self
 
     def run(self, run_args):
-        """Run the binary once with ``run_args`` ({VariableView: value})."""
+        """Run the binary once with ``run_args`` ({VariableView: value}).
+
+        Returns the time spent in the simulation loop (seconds, as the
+        binary measured it) and, when profiled, ``[(code object, seconds)]``.
+        """
         self.runs += 1
         self.device.run(directory=self.directory, results_directory=f"results_{os.getpid()}",
                         with_output=False, run_args=run_args)
@@ -107,6 +112,11 @@ class StandaloneProject:
                 os.remove(os.path.join(self.directory, "static_arrays", name))
             except OSError:
                 pass
+        profile = None
+        if self.profile:
+            with open(os.path.join(self.device.results_dir, "profiling_info.txt")) as f:
+                profile = [(name, float(value)) for name, value in (line.split() for line in f)]
+        return self.device._last_run_time, profile
 
     def close(self):
         """Give the device back and release the slot."""
@@ -115,7 +125,7 @@ class StandaloneProject:
             _ACTIVE = None
         # drop the objects so that the next project can reuse their names
         # (same names, same generated code, nothing to recompile)
-        self.objects = None
+        self.objects = self.network = None
         gc.collect()
         self.device.reinit()
         set_device("runtime")

@@ -179,10 +179,6 @@ def test_stationary_distribution_n1(run1):
         bad = gb.sample_gof(x, W1, H1, sigma_bad, alpha=ALPHA, condition_above=COND)
         print(f"N=1, density at sigma = {sigma_bad:.3g}: {bad!r}")
         assert not bad.passed and bad.pvalue < 1e-6, bad
-    # the mean also matches the quadrature (a cruder check, same samples)
-    mean = gb.expectation(lambda p: p[..., 0], W1, H1, SIGMA)
-    se = x.std() / np.sqrt(x.size)
-    assert abs(x.mean() - mean) < Z_MAX * se + 0.002  # the atom / dt bias ~1e-3
 
 
 @pytest.mark.parametrize("group", ["A", "B"])
