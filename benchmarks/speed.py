@@ -417,10 +417,22 @@ def format_row(r, floor_cpu):
                      f"compiler {r['children_peak_rss_mb']:.0f} MB")
     elif r["impl"] == "oracle":
         notes.append("normals drawn before the timed loop")
-    if max(r["loadavg"]) > (os.cpu_count() or 1):
-        notes.append(f"machine busy: load average {r['loadavg'][0]:.1f} -> {r['loadavg'][1]:.1f} "
-                     f"on {os.cpu_count()} cores (wall times inflated)")
+    if r["us_wall"] > 1.15 * r["us_cpu"]:
+        notes.append(f"wall time {r['us_wall'] / r['us_cpu']:.2f} x CPU time: the machine was busy "
+                     f"(load average {r['loadavg'][0]:.1f} -> {r['loadavg'][1]:.1f}); use the CPU column")
     return "\n".join([line] + [f"  {'':22s}  {n}" for n in notes])
+
+
+def _library_digest():
+    """Hash of the library's source files (to detect edits during a run)."""
+    import hashlib
+    h = hashlib.sha256()
+    lib = os.path.join(ROOT, "brian_effplast")
+    for name in sorted(os.listdir(lib)) if os.path.isdir(lib) else []:
+        if name.endswith(".py"):
+            with open(os.path.join(lib, name), "rb") as fh:
+                h.update(name.encode() + fh.read())
+    return h.hexdigest()[:16]
 
 
 def _meta(quick):
@@ -452,25 +464,63 @@ def _meta(quick):
     return meta
 
 
+def _print_intro(meta):
+    print(f"brian-effplast speed benchmark{' (--quick)' if meta['quick'] else ''}, {meta['date']}: "
+          f"{meta.get('cpu_model', meta['processor'])}, {meta['cpu_count']} cores, "
+          f"Python {meta['python']}, Brian2 {meta.get('brian2', '?')}, NumPy {meta.get('numpy', '?')}; "
+          f"git {meta.get('git_commit', '?')[:7]}"
+          + (f" + modified {', '.join(ln.split()[-1] for ln in meta.get('git_modified', []))}"
+             if meta.get("git_modified") else ""), flush=True)
+    print(f"dt = {meta['dt']} time units; learning on; single-threaded; per-step times exclude compilation; "
+          "Brian2 targets: difference of two run() durations (fixed cost per run() below each)", flush=True)
+
+
+def _print_result(r, floor_cpu, current):
+    key = (r["task"], r["N"], r["R"])
+    if key != current:
+        print(f"\n{r['task']} N={r['N']} R={r['R']}\n{HEADER}", flush=True)
+    print(format_row(r, floor_cpu.get(key)), flush=True)
+    return key
+
+
+def show(path):
+    """Print the table of a results file written earlier."""
+    with open(path) as fh:
+        data = json.load(fh)
+    _print_intro(data["meta"])
+    current, floor_cpu = None, {}
+    for r in data["results"]:
+        if r["impl"] == "floor" and "error" not in r:
+            floor_cpu[(r["task"], r["N"], r["R"])] = r["us_cpu"]
+        current = _print_result(r, floor_cpu, current)
+    if data["meta"].get("library_changed_during_run"):
+        print("\nWARNING: brian_effplast/*.py changed during the run: the cases measured different code")
+    print(f"\ntotal {data['meta']['total_seconds']:.0f} s")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="N=40, R=1 only, short runs (< 3 min)")
-    ap.add_argument("--json", default=os.path.join(HERE, "results.json"), help="output file")
+    ap.add_argument("--json", default=None,
+                    help="output file (default benchmarks/results.json; with --quick "
+                         "benchmarks/results-quick.json)")
     ap.add_argument("--only", action="append", default=[],
                     help="run only cases whose label ('cython estimation N=40 R=1') contains this text "
                          "(repeatable)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per case")
+    ap.add_argument("--show", metavar="PATH", help="print the table of a results file and exit")
     args = ap.parse_args(argv)
+    if args.show:
+        return show(args.show)
+    if args.json is None:
+        args.json = os.path.join(HERE, "results-quick.json" if args.quick else "results.json")
 
     t_start = time.perf_counter()
     meta = _meta(args.quick)
-    print(f"brian-effplast speed benchmark{' (--quick)' if args.quick else ''}: "
-          f"{meta.get('cpu_model', meta['processor'])}, {meta['cpu_count']} cores, "
-          f"Python {meta['python']}, Brian2 {meta.get('brian2', '?')}, NumPy {meta.get('numpy', '?')}; "
-          f"dt = {DT} time units; learning on; single-threaded", flush=True)
-    print("per-step times exclude compilation; Brian2 targets: difference of two run() durations "
-          "(fixed cost per run() shown below each)", flush=True)
+    meta["library_digest"] = _library_digest()
+    _print_intro(meta)
     results = []
     current = None
     floor_cpu = {}
@@ -478,9 +528,6 @@ def main(argv=None):
     results_cpp_done = args.quick
     for spec in _specs(QUICK_GROUPS if args.quick else GROUPS, args.only):
         key = (spec["task"], spec["N"], spec["R"])
-        if key != current:
-            current = key
-            print(f"\n{spec['task']} N={spec['N']} R={spec['R']}\n{HEADER}", flush=True)
         try:
             r = _spawn(spec, args.timeout, return_check=not results_cpp_done)
         except subprocess.TimeoutExpired:
@@ -491,8 +538,11 @@ def main(argv=None):
                                    else None)
         results.append(r)
         results_cpp_done = results_cpp_done or spec["impl"] == "cpp_standalone"
-        print(format_row(r, floor_cpu.get(key)), flush=True)
+        current = _print_result(r, floor_cpu, current)
     meta["total_seconds"] = time.perf_counter() - t_start
+    meta["library_changed_during_run"] = _library_digest() != meta["library_digest"]
+    if meta["library_changed_during_run"]:
+        print("\nWARNING: brian_effplast/*.py changed during the run: the cases measured different code")
     with open(args.json, "w") as fh:
         json.dump(dict(meta=meta, results=results), fh, indent=1)
     print(f"\ntotal {meta['total_seconds']:.0f} s; results written to {os.path.relpath(args.json)}")

@@ -138,8 +138,8 @@ class PlasticCircuit:
 
     Examples
     --------
-    >>> model = PlasticCircuit(task="estimation", seed=1, target="numpy")  # doctest: +SKIP
-    >>> curve = model.train(500)  # time units, learning after the transient  # doctest: +SKIP
+    >>> model = PlasticCircuit(task="estimation", seed=1, target="cpp_standalone")  # doctest: +SKIP
+    >>> mse = -model.run(5000)["curve"]  # per time unit; learning after the transient  # doctest: +SKIP
     """
 
     def __init__(self, config=None, *, task=None, replicas=None, seed=None, target=None,

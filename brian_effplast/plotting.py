@@ -157,13 +157,13 @@ def output_distributions(test_npz, task, replica=0):
             if yr.shape[1] >= 3:
                 c, w, h, ang = analysis.confidence_ellipse(yr[k], 0.95)
                 ax.add_patch(Ellipse(c, w, h, angle=ang, fill=False, color=colors[k], lw=1.5))
-            ax.plot(np.cos(angles[k]), np.sin(angles[k]), marker="x", color="k", ms=6)
+            ax.plot(np.cos(angles[k]), np.sin(angles[k]), marker="o", ms=7, mfc=colors[k], mec="k")
         ax.set_aspect("equal")
         ax.set_xlabel("output $y_1$  (target cos θ)")
         ax.set_ylabel("output $y_2$  (target sin θ)")
         R = y.shape[0]
-        ax.set_title(f"Estimates per test angle, 95% ellipses (replica {replica} of {R}); × = target",
-                     fontsize=9)
+        ax.set_title(f"Estimates per test angle with 95% ellipses\n(replica {replica} of {R}; "
+                     "dots on the unit circle: targets)", fontsize=9)
         lim = max(1.3, float(np.nanmax(np.abs(yr))) * 1.05) if yr.size else 1.3
         lim = min(lim, 5.0)
         ax.set_xlim(-lim, lim)

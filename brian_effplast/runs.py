@@ -279,16 +279,21 @@ class _Progress:
             self.stream.flush()
 
     def chunk_done(self, done_steps):
-        """Overall rate since this session started (includes compilation)."""
+        """At a checkpoint: the rate of the last chunk (the first one includes
+        compilation), and the total at the end."""
         if not self.enabled:
             return
-        wall = time.perf_counter() - self.t0
-        rate = (done_steps - self.start) * self.dt / wall if wall > 0 else 0.0
+        now = time.perf_counter()
+        last_t, last_steps = getattr(self, "_last", (self.t0, self.start))
+        self._last = (now, done_steps)
+        wall = now - self.t0
         if done_steps >= self.total:
-            self._print(f"brian-effplast: {self.total * self.dt:.0f} time units done in {wall:.1f} s "
-                        f"({rate:.0f} time units/s including compilation)")
+            rate = (done_steps - self.start) * self.dt / wall if wall > 0 else 0.0
+            self._print(f"brian-effplast: {(done_steps - self.start) * self.dt:.0f} time units done in "
+                        f"{wall:.1f} s ({rate:.0f} time units/s)")
         else:
-            self._print(self._line(done_steps, rate) + " (overall)")
+            rate = (done_steps - last_steps) * self.dt / (now - last_t) if now > last_t else 0.0
+            self._print(self._line(done_steps, rate))
 
     def close(self):
         if self._open:
