@@ -79,7 +79,7 @@ GROUPS = [  # (task, N, R, {impl: size})
     ("estimation", 100, 1, {"floor": 100_000, "numpy_loop": 6_000, "oracle": 2_000,
                             "numpy": (1.0, 15.0), "cython": (1.0, 100.0),
                             "cpp_standalone": (100.0, 1000.0)}),
-    ("estimation", 400, 1, {"floor": 10_000, "cpp_standalone": (20.0, 100.0)}),
+    ("estimation", 400, 1, {"floor": 20_000, "cpp_standalone": (20.0, 200.0)}),
 ]
 QUICK_GROUPS = [
     ("estimation", 40, 1, {"floor": 200_000, "numpy_loop": 5_000, "oracle": 1_000,
