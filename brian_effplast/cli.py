@@ -113,6 +113,18 @@ def _parser():
     i = sub.add_parser("info", help="describe a run directory")
     i.add_argument("run_dir", metavar="DIR")
 
+    f = sub.add_parser("figures", help="run (or reuse) every experiment of the paper's Figs. 1-3 and S1 "
+                       "and draw all panels (defaults: 4 replicas x 50000 time units, about 15-25 min "
+                       "on 2 cores; --quick: a few minutes)")
+    f.add_argument("--out", required=True, metavar="DIR",
+                   help="output folder (runs/, figures/, figures.json); complete runs in it are reused")
+    f.add_argument("--replicas", type=int, metavar="R", help="replicas per experiment (default 4; quick 2)")
+    f.add_argument("--duration", type=float, metavar="T",
+                   help="training time units (default 50000; quick 3000)")
+    f.add_argument("--quick", action="store_true", help="2 replicas, 3000 time units, 8 test angles x 60")
+    f.add_argument("--workers", type=int, metavar="W", help="parallel processes (default: one per core)")
+    targets(f)
+
     d = sub.add_parser("demo", help=f"train the estimation model for {DEMO_DURATION:g} time units, "
                        "test it and draw the figures (about a minute)")
     d.add_argument("--out", default="brian-effplast-demo", metavar="DIR",
@@ -228,8 +240,16 @@ def _cmd_demo(args):
     return 0
 
 
+def _cmd_figures(args):
+    from . import figures
+    _quiet_brian()
+    figures.make_figures(args.out, replicas=args.replicas, duration=args.duration, quick=args.quick,
+                         target=args.target or "cpp_standalone", workers=args.workers)
+    return 0
+
+
 COMMANDS = {"train": _cmd_train, "test": _cmd_test, "resume": _cmd_resume, "info": _cmd_info,
-            "demo": _cmd_demo}
+            "demo": _cmd_demo, "figures": _cmd_figures}
 
 
 def _error(message):

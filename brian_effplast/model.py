@@ -192,7 +192,7 @@ class PlasticCircuit:
         shapes = {"stimulus": self.R, "rates": self.R * self.N}
         if not noise or set(noise) - set(shapes):
             raise ValueError(f"noise keys {sorted(noise)} are not allowed: use 'stimulus' and/or 'rates'")
-        out = {k: np.asarray(v, dtype=float) for k, v in noise.items()}
+        out = {k: np.ascontiguousarray(v, dtype=float) for k, v in noise.items()}
         for key, value in out.items():
             if value.ndim != 2 or value.shape[1] != shapes[key]:
                 raise ValueError(f"noise[{key!r}] has shape {value.shape}: must be (steps, {shapes[key]})")
@@ -430,7 +430,9 @@ class PlasticCircuit:
         objs = project.objects
         self._bind(objs)
         t_on = max(0.0, self.config.run.transient - self.t)
-        run_args = {getattr(group, var): value for group, var, value in self._values(t_on)}
+        # (Brian2 hashes run_args arrays: they must be contiguous)
+        run_args = {getattr(group, var): np.ascontiguousarray(value) if np.ndim(value) else value
+                    for group, var, value in self._values(t_on)}
         run_args[objs["seed"].noise_seed] = self._noise_seed()
         start = self._steps_run
         for key_, group, ns in (("stimulus", objs["stimulus"], "z_stim"), ("rates", objs["population"], "z_rate")):

@@ -494,7 +494,7 @@ def test_model_files(name):
             want = expected.get(f"{section}.{key}", value)
             assert getattr(getattr(cfg, section), key) == pytest.approx(want), f"{section}.{key}"
     if name == "estimation_full":
-        assert cfg.run.duration == 260000.0 and cfg.run.replicas == 20
+        assert cfg.run.duration == 260000.0 and cfg.run.replicas == 1
     runs.resolve_config(cfg)  # a valid run (whole steps and curve bins)
     if expected:
         assert "chosen here" in text
