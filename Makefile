@@ -15,6 +15,6 @@ demo: $(BIN)/.installed
 	$(BIN)/brian-effplast demo --out runs/demo
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 .PHONY: install demo test
