@@ -27,6 +27,9 @@ from .config import TARGETS, Config, ConfigError
 PROG = "brian-effplast"
 #: Duration of the demo training, time units (learns clearly in ~1 min on cpp_standalone).
 DEMO_DURATION = 20000.0
+#: Seed of the demo: MSE 0.68 -> 0.11 over the first and last 10% of its training
+#: (other seeds learn too, some more slowly over 20000 time units).
+DEMO_SEED = 2
 #: Test-protocol hold of the demo, time units per angle.
 DEMO_HOLD = 100.0
 
@@ -131,7 +134,8 @@ def _parser():
                    help="run directory (new or empty; default: %(default)s)")
     d.add_argument("--duration", type=float, metavar="T", default=DEMO_DURATION,
                    help="training time units (default: %(default)g)")
-    d.add_argument("--seed", type=int, metavar="S", help="random seed (default: random)")
+    d.add_argument("--seed", type=int, metavar="S", default=DEMO_SEED,
+                   help="random seed (default: %(default)s, whose 20000 time units show clear learning)")
     targets(d)
     d.add_argument("--quiet", action="store_true", help="no progress output")
     return p
