@@ -19,7 +19,6 @@ Public:
 import ctypes
 import hashlib
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -30,7 +29,7 @@ import numpy as np
 try:
     from .numpy_loop import N_S, initial_state, numpy_run, reference_params
 except ImportError:  # run as a script or with benchmarks/ on sys.path
-    from numpy_loop import N_S, initial_state, numpy_run, reference_params
+    from numpy_loop import initial_state, numpy_run, reference_params
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "floor.c")

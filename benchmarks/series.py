@@ -65,7 +65,6 @@ def parallel(duration, replicas=20, workers=2):
     ctx = mp.get_context("spawn")
     one = _worker((replicas, 1, duration))
     with ctx.Pool(workers) as pool:
-        start = time.perf_counter()
         # each worker: its own process, its own project slot, half of the replicas
         walls = pool.map(_worker, [(replicas // workers, 100 + w, duration) for w in range(workers)])
         both = max(walls)  # the compile/warm-up run is inside the workers, excluded from each timing

@@ -13,7 +13,7 @@ recurrent input while it visits each synapse.
 import numpy as np
 from brian2 import NeuronGroup, check_units, second
 
-from .nonlinearity import FICurve, Softplus, check_fi_curve
+from .nonlinearity import Softplus, check_fi_curve
 from ._groups import ProjectedEuler, attach, noise_array
 
 __all__ = ["RecurrentPopulation"]

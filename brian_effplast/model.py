@@ -25,6 +25,7 @@ from brian2 import Clock, Network, NeuronGroup, StateMonitor, ms
 from .circuit import RecurrentPopulation
 from .config import Config
 from .nonlinearity import Softplus, check_fi_curve
+from . import __version__
 from ._groups import drop_idle_state_updater
 from .plasticity import BiasRule, Decoder, ThreeFactorSynapses
 from .standalone import StandaloneProject, active_project
@@ -32,8 +33,6 @@ from .stimulus import InputPopulation, LangevinStimulus, sample_prior
 from .tasks import TaskReadout, check_task, get_task
 
 __all__ = ["PlasticCircuit", "STATE_KEYS", "initial_state", "recurrent_input", "TARGETS"]
-
-__version__ = "0.1.0"
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 #: Arrays that make up the model state, per replica.

@@ -18,7 +18,6 @@ import gc
 import hashlib
 import os
 
-import numpy as np
 import brian2
 from brian2 import device, get_device, set_device
 

@@ -5,7 +5,6 @@ cross-target check). The whole file takes a few minutes at most.
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
