@@ -286,14 +286,17 @@ def panel_data(data):
                        "rate_mode_over_antimode": _lst(_ms(ratio)),
                        "prior_mu_deg": round(math.degrees(float(t["prior_mu"])), 2),
                        "prior_kappa_stationary": float(t["prior_kappa"])}
+            wts = rm - rm.min(axis=1, keepdims=True)  # baseline-subtracted profile per replica
+            rbar = np.abs((wts * np.exp(1j * angles)).sum(1)) / np.maximum(wts.sum(1), 1e-300)
+            p[name]["profile_circular_sd_deg"] = _lst(_ms(np.degrees(np.sqrt(-2 * np.log(np.clip(rbar, 1e-12, 1))))))
+            p[name]["profile_peak_deg"] = _lst(_ms(np.degrees(np.angle((wts * np.exp(1j * angles)).sum(1)))))
             if name == "classification_shifted_prior":
                 pos = angles >= 0
                 rs = rm[:, pos].mean(1) - rm[:, ~pos].mean(1)
                 p[name]["rate_class1_minus_class0"] = _lst(_ms(rs))
         if panel == "fig1e":
-            a = np.asarray(data["estimation"]["final"]["rates"])
-            bb = np.asarray(data["estimation_narrow_prior"]["final"]["rates"])
-            p["width_note"] = "corr_with_prior_density per network; narrower prior should give a narrower rate profile"
+            p["width_note"] = ("profile_circular_sd_deg: circular s.d. of the baseline-subtracted population "
+                               "rate profile; a narrower prior should give a smaller value")
         out[panel] = p
     # 2a, 2b, S1d: estimation bias / variance / error vs angle
     for panel, name in (("fig2b", "estimation"),):
@@ -408,6 +411,10 @@ def panel_data(data):
     out["fig3d"] = d3
     s1g = {"sigma2": [s * s for s in SIGMAS], "mean_energy": [d3[str(s)]["final"]["angle_avg"][0] for s in SIGMAS],
            "sem": [d3[str(s)]["final"]["angle_avg"][1] for s in SIGMAS]}
+    s1g["mean_energy_untrained"] = [d3[str(s)]["init"]["angle_avg"][0] for s in SIGMAS]
+    s1g["learning_change"] = [round(a - b, 6) for a, b in zip(s1g["mean_energy"], s1g["mean_energy_untrained"])]
+    s1g["note"] = ("mean_energy_untrained: the same sigma with the initial weights; the rise with sigma^2 "
+                   "at fixed weights is the temperature effect, learning_change is what training added")
     e = s1g["mean_energy"]
     s1g["monotonic_increasing"] = bool(all(e[i] < e[i + 1] for i in range(len(e) - 1)))
     out["figS1g"] = s1g
@@ -475,6 +482,25 @@ def _overview(paths, out_png, ncol=5):
     fig.savefig(out_png, dpi=110)
 
 
+def _check_reuse(root, R, T, K):
+    """Refuse to mix runs of other settings found in ``root``."""
+    from .config import Config
+    from .runs import RunError
+    for name in EXPERIMENTS:
+        f = Path(root) / name / "final" / "config.toml"
+        if f.is_file():
+            cfg = Config.from_toml(f)
+            if cfg.run.replicas != R or float(cfg.run.duration) != T:
+                raise RunError(f"{f.parent} holds a run with {cfg.run.replicas} replica(s) x "
+                               f"{cfg.run.duration:g} time units, not {R} x {T:g}: use another --out "
+                               "(or the same settings)")
+        t = Path(root) / name / "final" / "test.npz"
+        if t.is_file():
+            with np.load(t, allow_pickle=False) as z:
+                if z["angles"].size != K:
+                    raise RunError(f"{t} has {z['angles'].size} test angles, not {K}: use another --out")
+
+
 def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp_standalone",
                  workers=None, angles=None, hold=None, log=print):
     """Run (or reuse) the experiments and draw every panel; returns figures.json's dict."""
@@ -495,6 +521,7 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
     workers = workers or max(1, min(len(EXPERIMENTS), os.cpu_count() or 1))
     log(f"brian-effplast figures: {len(EXPERIMENTS)} experiments, {R} replicas, {T:g} time units "
         f"(snapshot at {mid:g}), {K} test angles x {H:g} time units, {workers} worker(s), target {target} -> {out}")
+    _check_reuse(root, R, T, K)
     timings = {}
     order = sorted(EXPERIMENTS, key=lambda n: 0 if EXPERIMENTS[n][0].startswith("classif") else -1)
     args = [(n, str(root), R, T, mid, K, H, target) for n in order]
@@ -531,6 +558,19 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
                           "total_wall_s": round(time.perf_counter() - t_start, 1)},
               "panels": numbers,
               "files": {"overview": str(figdir / "overview.png"), "panels": [str(p) for p in paths]}}
+    # training wall times as recorded by the runs themselves (also when reused)
+    result["timings"]["run_wall_s"] = {
+        n: {st: round(float(data[n]["summary"].get("wall_seconds", 0.0)) if st == "final" else
+                      float(json.loads((root / n / st / "summary.json").read_text()).get("wall_seconds", 0.0)), 1)
+            for st in ("mid", "final")} for n in EXPERIMENTS}
+    try:  # keep the timings of the run that did the simulations when this one reused them
+        old = json.loads((out / "figures.json").read_text())["timings"]
+        prev = old.get("first_run", old)
+        if prev.get("simulation_wall_s", 0) > result["timings"]["simulation_wall_s"]:
+            prev.pop("first_run", None)
+            result["timings"]["first_run"] = prev
+    except (OSError, ValueError, KeyError):
+        pass
     from .runs import _write_json
     _write_json(out / "figures.json", result)
     log(f"brian-effplast figures: {len(paths)} panels in {figdir}, overview {figdir / 'overview.png'}, "
