@@ -11,9 +11,10 @@ Order inside one step (all objects in the ``groups`` slot, by ``order``;
 see ``docs/model.md``)::
 
     0 stimulus (Langevin + wrap)      1 inputs s
-    2 summed I_rec, I_in              3 population (Eq. 2) + clip
+    2 summed I_in = C s               3 population (Eq. 2) + clip, consumes I_rec
     4 summed readouts y_k             5 target, reward alpha, delta_k, gate
-    6 low-pass averages and updates of W, C, b, D
+    6 low-pass averages and updates of W, C, b, D; the W rule also adds up
+      I_rec = W r for the next step (W and r are final by then)
 """
 
 import time
