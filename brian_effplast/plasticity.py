@@ -110,11 +110,15 @@ class ThreeFactorSynapses(Synapses):
         self.learn_syn = linked_var(readout, "learn")
         setattr(self, f"eta_{weight}", eta)
         setattr(self, f"lam_{weight}", lam)
-        rule = self.run_regularly(f"""
+        w = weight
+        code = f"""
             coactivity = r_post*{x}_pre
-            {weight}_bar += k_bar*(coactivity - {weight}_bar)
-            {weight} += learn_syn*rate_dt*eta_{weight}*(alpha_syn*(coactivity - {weight}_bar) - lam_{weight}*{weight})
-            """ + (f"{current}_post += {weight}*{x}_pre" if accumulate else ""), when="groups", order=self.order, name=self.name + "_rule")
+            {w}_bar += k_bar*(coactivity - {w}_bar)
+            {w} += learn_syn*rate_dt*eta_{w}*(alpha_syn*(coactivity - {w}_bar) - lam_{w}*{w})
+            """
+        if accumulate:
+            code += f"{current}_post += {w}*{x}_pre"
+        rule = self.run_regularly(code, when="groups", order=self.order, name=self.name + "_rule")
         self.contained_objects.append(rule)
         attach(self, weight=weight, rule=rule)
 
