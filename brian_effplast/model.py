@@ -311,7 +311,9 @@ class PlasticCircuit:
         curve_bin : float, optional
             Time units per learning-curve point (default ``config.run.curve_bin``).
         report : str, optional
-            Brian2's progress report (``"text"``, ``"stdout"``...).
+            Brian2's progress report (``"text"``, ``"stdout"``...); runtime
+            targets only (a standalone run's output is not shown; the command
+            line reports progress between checkpoints instead).
         profile : bool
             Also return Brian2's profile: ``out["profile"] = [(code object, seconds)]``.
 
