@@ -10,11 +10,11 @@ from .nonlinearity import FICurve, Softplus, check_fi_curve
 from .stimulus import LangevinStimulus, InputPopulation, preferred_angles
 from .circuit import RecurrentPopulation
 from .tasks import Task, Estimation, Classification, TaskReadout, check_task
-from .plasticity import ThreeFactorSynapses, BiasRule, Decoder
+from .plasticity import ThreeFactorSynapses, NeuronRules, Decoder
 from .model import PlasticCircuit, initial_state, STATE_KEYS
 
 
 __all__ = ["Config", "ConfigError", "FICurve", "Softplus", "check_fi_curve", "LangevinStimulus",
            "InputPopulation", "preferred_angles", "RecurrentPopulation", "Task", "Estimation",
-           "Classification", "TaskReadout", "check_task", "ThreeFactorSynapses", "BiasRule", "Decoder",
+           "Classification", "TaskReadout", "check_task", "ThreeFactorSynapses", "NeuronRules", "Decoder",
            "PlasticCircuit", "initial_state", "STATE_KEYS"]

@@ -27,8 +27,8 @@ from .circuit import RecurrentPopulation
 from .config import Config
 from .nonlinearity import Softplus, check_fi_curve
 from . import __version__
-from ._groups import drop_idle_state_updater
-from .plasticity import BiasRule, Decoder, ThreeFactorSynapses
+from ._groups import drop_idle_state_updater, skip_group_calls
+from .plasticity import Decoder, NeuronRules, ThreeFactorSynapses
 from .standalone import StandaloneProject, active_project
 from .stimulus import InputPopulation, LangevinStimulus, sample_prior
 from .tasks import TaskReadout, check_task, get_task
@@ -224,7 +224,7 @@ class PlasticCircuit:
         objs["inputs"] = inputs = InputPopulation(stim, N_s, clock=clock, order=ORDER["inputs"], name=name("inputs"))
         objs["population"] = pop = RecurrentPopulation(
             N, R, self.tau, cfg.circuit.sigma, self.fi_curve, cfg.circuit.r_min, cfg.circuit.r_max,
-            cfg.circuit.r_init, noise=noise.get("rates"), bias_rule=True, clock=clock,
+            cfg.circuit.r_init, noise=noise.get("rates"), rules=True, n_out=self.n_out, clock=clock,
             order=ORDER["population"], name=name("population"))
         objs["readout"] = readout = TaskReadout(self.task, stim, clock=clock, order=ORDER["reward"],
                                                 name=name("readout"))
@@ -234,10 +234,9 @@ class PlasticCircuit:
         objs["C_synapses"] = ThreeFactorSynapses(inputs, pop, readout, "C", "I_in", "s", pl.eta_C, pl.lam_C,
                                                  k_bar, dt_tu, clock=clock, order=ORDER["plasticity"],
                                                  name=name("C_synapses"))
-        objs["bias_rule"] = BiasRule(pop, readout, pl.eta_b, pl.lam_b, k_bar, dt_tu, clock=clock,
-                                     order=ORDER["plasticity"], name=name("bias_rule"))
-        objs["decoder"] = Decoder(pop, readout, pl.eta_D, pl.lam_D, dt_tu, clock=clock,
-                                  order=ORDER["plasticity"], name=name("decoder"))
+        objs["neuron_rules"] = NeuronRules(pop, readout, pl.eta_b, pl.lam_b, pl.eta_D, pl.lam_D, k_bar, dt_tu,
+                                           clock=clock, order=ORDER["plasticity"], name=name("neuron_rules"))
+        objs["decoder"] = Decoder(pop, readout, clock=clock, order=ORDER["readouts"], name=name("decoder"))
         for key, order in (("C_synapses", "currents"), ("decoder", "readouts")):
             for updater in objs[key].summed_updaters.values():
                 updater.order = ORDER[order]
@@ -245,7 +244,7 @@ class PlasticCircuit:
         self._set_values(self._values(t_on))
         return objs
 
-    _ROLES = ("stimulus", "inputs", "population", "readout", "W_synapses", "C_synapses", "bias_rule", "decoder")
+    _ROLES = ("stimulus", "inputs", "population", "readout", "W_synapses", "C_synapses", "neuron_rules", "decoder")
 
     def _bind(self, objs):
         """Name the Brian2 objects of the current run (``None`` between runs)."""
@@ -255,21 +254,21 @@ class PlasticCircuit:
     def _values(self, t_on):
         """(group, variable, value) for the whole state and every run-time parameter."""
         st, cfg, pl = self.state, self.config, self.config.plasticity
-        stim, pop, W, C, dec = self.stimulus, self.population, self.W_synapses, self.C_synapses, self.decoder
+        stim, pop, W, C = self.stimulus, self.population, self.W_synapses, self.C_synapses
         # synapse order: replica, presynaptic, postsynaptic (see replica_pairs)
         syn = lambda x: x.transpose(0, 2, 1).ravel()
         values = [(stim, "theta", st["theta"]), (pop, "r", st["r"].ravel()), (pop, "b", st["b"].ravel()),
                   (pop, "I_rec", st["I_rec"].ravel()),
                   (pop, "r_bar", st["r_bar"].ravel()), (W, "W", syn(st["W"])), (W, "W_bar", syn(st["W_bar"])),
                   (C, "C", syn(st["C"])), (C, "C_bar", syn(st["C_bar"]))]
-        values += [(dec, f"D_{k}", st["D"][:, k, :].ravel()) for k in range(self.n_out)]
+        values += [(pop, f"D_{k}", st["D"][:, k, :].ravel()) for k in range(self.n_out)]
         values += [(self.readout, "plastic", int(self.plastic)), (self.readout, "t_on", t_on * self.tau),
                    (self.readout, "alpha_acc", np.zeros(self.R)),
                    (stim, "mu", cfg.stimulus.mu), (stim, "kappa", cfg.stimulus.kappa),
                    (stim, "sigma_s", cfg.stimulus.sigma_s), (pop, "sigma", cfg.circuit.sigma),
                    (W, "eta_W", pl.eta_W), (W, "lam_W", pl.lam_W), (C, "eta_C", pl.eta_C), (C, "lam_C", pl.lam_C),
-                   (pop, "eta_b", pl.eta_b), (pop, "lam_b", pl.lam_b), (dec, "eta_D", pl.eta_D),
-                   (dec, "lam_D", pl.lam_D)]
+                   (pop, "eta_b", pl.eta_b), (pop, "lam_b", pl.lam_b), (pop, "eta_D", pl.eta_D),
+                   (pop, "lam_D", pl.lam_D)]
         return values
 
     @staticmethod
@@ -288,7 +287,7 @@ class PlasticCircuit:
             "I_rec": np.asarray(self.population.I_rec[:]).reshape(R, N).copy(),
             "W": syn(self.W_synapses, "W", N).copy(), "W_bar": syn(self.W_synapses, "W_bar", N).copy(),
             "C": syn(self.C_synapses, "C", N_s).copy(), "C_bar": syn(self.C_synapses, "C_bar", N_s).copy(),
-            "D": np.stack([np.asarray(getattr(self.decoder, f"D_{k}")[:]).reshape(R, N)
+            "D": np.stack([np.asarray(getattr(self.population, f"D_{k}")[:]).reshape(R, N)
                            for k in range(self.n_out)], axis=1).copy(),
         }
 
@@ -398,6 +397,7 @@ class PlasticCircuit:
         brian2.seed(self._noise_seed())
         mons = self._monitors(record, record_every, bin_steps)
         net = Network(list(objs.values()) + list(mons.values()))
+        skip_group_calls(objs.values())
         start = time.perf_counter()
         net.run(steps * self.dt * self.tau, report=report, namespace={}, profile=profile)
         out = self._collect(mons, steps, bin_steps)

@@ -16,9 +16,10 @@ clash with the population's).
   the synapses also provide the current ``I_post = sum w * x_pre``: as a
   summed variable, or (``accumulate=True``, for ``W``) added up by the rule
   itself right after the update.
-- :class:`BiasRule` on the population: the same with ``x = r``.
-- :class:`Decoder` (population to readout): ``D_k += g*(delta_k*r_pre - lam*D_k)``
-  and ``y_k = sum D_k r`` (summed).
+- :class:`NeuronRules` on the population: the bias, the same with ``x = r``,
+  and the decoder ``D_k += g*(delta_k*r - lam*D_k)`` (each neuron holds its
+  column of ``D``; one pass over the population for both).
+- :class:`Decoder` (population to readout): ``y_k = sum D_k r`` (summed).
 
 ``eta`` and ``lam`` are ``(shared, constant)`` variables: change them
 between runs (or with ``run_args``) without rebuilding.
@@ -29,7 +30,7 @@ from brian2 import CodeRunner, Synapses, linked_var
 
 from ._groups import attach
 
-__all__ = ["ThreeFactorSynapses", "BiasRule", "Decoder", "RATE_SCALE", "replica_pairs"]
+__all__ = ["ThreeFactorSynapses", "NeuronRules", "Decoder", "RATE_SCALE", "replica_pairs"]
 
 #: The reference code moves each parameter by ``dt * RATE_SCALE * eta * update``.
 RATE_SCALE = 100.0
@@ -123,56 +124,53 @@ class ThreeFactorSynapses(Synapses):
         attach(self, weight=weight, rule=rule)
 
 
-class BiasRule(CodeRunner):
+class NeuronRules(CodeRunner):
     """
-    BiasRule(population, readout, eta, lam, k_bar, dt_tu, **kwds)
+    NeuronRules(population, readout, eta_b, lam_b, eta_D, lam_D, k_bar, dt_tu, **kwds)
 
-    The bias rule ``b += g*(alpha*(r - r_bar) - lam_b*b)`` with
-    ``r_bar += k_bar*(r - r_bar)``, run on ``population`` (which needs
-    ``b``, ``r_bar``, ``eta_b``, ``lam_b`` and linked ``alpha`` and
-    ``learn``: create it with ``RecurrentPopulation(..., bias_rule=True)``).
+    The plasticity of the per-neuron parameters, in one pass over
+    ``population``: the bias, ``r_bar += k_bar*(r - r_bar)`` and
+    ``b += g_b*(alpha*(r - r_bar) - lam_b*b)``, and each neuron's decoder
+    weights ``D_k += g_D*(delta_k*r - lam_D*D_k)`` (``delta_k`` of the
+    readout, computed with ``D`` before this update). Create the population
+    with ``RecurrentPopulation(..., rules=True, n_out=...)``, which holds the
+    state (``r_bar``, ``D_k``, linked ``alpha``, ``learn``, ``delta_k``...).
     """
 
-    def __init__(self, population, readout, eta, lam, k_bar, dt_tu, name=None, **kwds):
+    def __init__(self, population, readout, eta_b, lam_b, eta_D, lam_D, k_bar, dt_tu, name=None, **kwds):
+        n_out = readout.task.n_out
+        if getattr(population, "n_out", 0) != n_out:
+            raise ValueError(f"population holds {getattr(population, 'n_out', 0)} decoder rows, the task "
+                             f"needs n_out = {n_out}: create it with RecurrentPopulation(..., n_out={n_out})")
         population.alpha = linked_var(readout, "alpha", index="replica")
         population.learn = linked_var(readout, "learn")
-        population.eta_b, population.lam_b = eta, lam
-        code = """
-        r_bar += k_bar*(r - r_bar)
-        b += learn*rate_dt*eta_b*(alpha*(r - r_bar) - lam_b*b)
-        """
+        for k in range(n_out):
+            setattr(population, f"delta_{k}", linked_var(readout, f"delta_{k}", index="replica"))
+        population.eta_b, population.lam_b = eta_b, lam_b
+        population.eta_D, population.lam_D = eta_D, lam_D
+        code = "r_bar += k_bar*(r - r_bar)\nb += learn*rate_dt*eta_b*(alpha*(r - r_bar) - lam_b*b)\n"
+        code += "\n".join(f"D_{k} += learn*rate_dt*eta_D*(delta_{k}*r - lam_D*D_{k})" for k in range(n_out))
         population.namespace.update(k_bar=k_bar, rate_dt=RATE_SCALE * dt_tu)
         super().__init__(population, "stateupdate", code=code, when="groups", clock=kwds.pop("clock", population.clock),
-                         name=name or population.name + "_bias_rule", **kwds)
+                         name=name or population.name + "_rules", **kwds)
 
 
 class Decoder(Synapses):
     """
-    Decoder(population, readout, eta, lam, dt_tu, **kwds)
+    Decoder(population, readout, **kwds)
 
-    Linear readout ``y_k = sum_j D_k,j r_j`` per replica (summed variables of
-    ``readout``) and its delta rule ``D_k += g*(delta_k_post*r_pre - lam_D*D_k)``.
-    The weights ``D_0, D_1, ...`` live on the synapses (one synapse per
-    neuron and replica).
+    The linear readout ``y_k = sum_j D_k,j r_j`` of each replica: one synapse
+    per neuron onto the replica's readout element, summing into the
+    readout's ``y_0, y_1, ...``. The weights ``D_k`` are the population's
+    (each neuron holds its column of ``D``); `NeuronRules` learns them.
     """
 
-    def __init__(self, population, readout, eta, lam, dt_tu, name="decoder*", **kwds):
+    def __init__(self, population, readout, name="decoder*", **kwds):
         n_out = readout.task.n_out
         replicas = len(readout)
         N = len(population) // replicas
-        lines = ["eta_D : 1 (shared, constant)", "lam_D : 1 (shared, constant)",
-                 "learn_syn : 1 (linked)"]
-        for k in range(n_out):
-            lines += [f"D_{k} : 1", f"y_{k}_post = D_{k}*r_pre : 1 (summed)"]
-        namespace = dict(kwds.pop("namespace", {}))
-        namespace.update(rate_dt=RATE_SCALE * dt_tu)
-        super().__init__(population, readout, "\n".join(lines), namespace=namespace, name=name, **kwds)
+        eqs = "\n".join(f"y_{k}_post = D_{k}_pre*r_pre : 1 (summed)" for k in range(n_out))
+        super().__init__(population, readout, eqs, name=name, **kwds)
         self.connect(i=np.arange(N * replicas, dtype=np.int32),
                      j=np.repeat(np.arange(replicas), N).astype(np.int32))
-        self.learn_syn = linked_var(readout, "learn")
-        self.eta_D, self.lam_D = eta, lam
-        code = "\n".join(f"D_{k} += learn_syn*rate_dt*eta_D*(delta_{k}_post*r_pre - lam_D*D_{k})"
-                         for k in range(n_out))
-        rule = self.run_regularly(code, when="groups", order=self.order, name=self.name + "_rule")
-        self.contained_objects.append(rule)
-        attach(self, n_out=n_out, rule=rule)
+        attach(self, n_out=n_out)
