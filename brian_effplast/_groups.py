@@ -50,6 +50,7 @@ def skip_group_calls(objects):
             obj.active = False  # (also deactivates the contained objects...)
             for contained in obj.contained_objects:
                 contained.active = True  # (...which do the work)
+            skip_group_calls(obj.contained_objects)
 
 
 class ProjectedEuler(StateUpdateMethod):

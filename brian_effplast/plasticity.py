@@ -26,9 +26,9 @@ between runs (or with ``run_args``) without rebuilding.
 """
 
 import numpy as np
-from brian2 import CodeRunner, Synapses, linked_var
+from brian2 import CodeRunner, NeuronGroup, Synapses, linked_var
 
-from ._groups import attach
+from ._groups import attach, drop_idle_state_updater
 
 __all__ = ["ThreeFactorSynapses", "NeuronRules", "Decoder", "RATE_SCALE", "replica_pairs"]
 
@@ -159,9 +159,11 @@ class Decoder(Synapses):
     """
     Decoder(population, readout, **kwds)
 
-    The linear readout ``y_k = sum_j D_k,j r_j`` of each replica: one synapse
-    per neuron onto the replica's readout element, summing into the
-    readout's ``y_0, y_1, ...``. The weights ``D_k`` are the population's
+    The linear readout ``y_k = sum_j D_k,j r_j`` of each replica, for all
+    ``k`` in one summed variable (one pass per step, whatever ``n_out``):
+    neuron ``j`` of replica ``q`` has one synapse per output ``k`` onto
+    element ``q*n_out + k`` of the group :attr:`outputs`, to which the
+    readout's ``y_k`` are linked. The weights ``D_k`` are the population's
     (each neuron holds its column of ``D``); `NeuronRules` learns them.
     """
 
@@ -169,8 +171,17 @@ class Decoder(Synapses):
         n_out = readout.task.n_out
         replicas = len(readout)
         N = len(population) // replicas
-        eqs = "\n".join(f"y_{k}_post = D_{k}_pre*r_pre : 1 (summed)" for k in range(n_out))
-        super().__init__(population, readout, eqs, name=name, **kwds)
-        self.connect(i=np.arange(N * replicas, dtype=np.int32),
-                     j=np.repeat(np.arange(replicas), N).astype(np.int32))
-        attach(self, n_out=n_out)
+        outputs = NeuronGroup(replicas * n_out, "y : 1", clock=kwds.get("clock"),
+                              name=name.rstrip("*") + "_outputs" + ("*" if name.endswith("*") else ""))
+        drop_idle_state_updater(outputs)
+        weight = " + ".join(f"D_{k}_pre*int(k_out == {k})" for k in range(n_out))
+        eqs = f"k_out : integer (constant)\ny_post = ({weight})*r_pre : 1 (summed)"
+        super().__init__(population, outputs, eqs, name=name, **kwds)
+        k = np.tile(np.arange(n_out), replicas * N)
+        pre = np.repeat(np.arange(replicas * N), n_out)
+        self.connect(i=pre.astype(np.int32), j=(pre // N * n_out + k).astype(np.int32))
+        self.k_out = k
+        for k in range(n_out):
+            setattr(readout, f"y_{k}", linked_var(outputs, "y", index=np.arange(replicas) * n_out + k))
+        self.contained_objects.append(outputs)
+        attach(self, n_out=n_out, outputs=outputs)

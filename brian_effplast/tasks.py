@@ -147,8 +147,8 @@ class TaskReadout(NeuronGroup):
     """
     TaskReadout(task, stimulus, **kwds)
 
-    One element per replica holding the readouts ``y_k`` (summed variables
-    written by the decoder synapses), the reward ``alpha`` and the decoder
+    One element per replica holding the readouts ``y_k`` (linked to the
+    sums a `Decoder` computes), the reward ``alpha`` and the decoder
     errors ``delta_k``, computed by the task's code once per step. It also
     accumulates ``alpha_acc`` (sum of rewards, for learning curves) and sets
     the learning gate ``learn = plastic*(t >= t_on)`` read by every rule.
@@ -165,7 +165,7 @@ class TaskReadout(NeuronGroup):
         lines = ["theta : 1 (linked)", "alpha : 1", "alpha_acc : 1",
                  "plastic : 1 (shared, constant)", "t_on : second (shared, constant)",
                  "learn : 1 (shared)"]
-        lines += [f"y_{k} : 1" for k in range(task.n_out)]
+        lines += [f"y_{k} : 1 (linked)" for k in range(task.n_out)]  # to the Decoder's outputs
         lines += [f"delta_{k} : 1" for k in range(task.n_out)]
         namespace = dict(kwds.pop("namespace", {}))
         namespace.update(task.namespace)
