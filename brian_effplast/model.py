@@ -12,9 +12,12 @@ see ``docs/model.md``)::
 
     0 stimulus (Langevin + wrap)      1 inputs s
     2 summed I_in = C s               3 population (Eq. 2) + clip, consumes I_rec
-    4 summed readouts y_k             5 target, reward alpha, delta_k, gate
-    6 low-pass averages and updates of W, C, b, D; the W rule also adds up
-      I_rec = W r for the next step (W and r are final by then)
+    4 summed readouts y = D r         5 target, reward alpha, delta_k, gate
+    6 low-pass averages and updates: W rule (which also adds up I_rec = W r
+      for the next step: W and r are final by then), C rule, b and D rules
+      (one pass over the neurons)
+
+Nine code objects per step, whatever the task and ``R``.
 """
 
 import time
