@@ -138,6 +138,9 @@ def _parser():
                    help="random seed (default: %(default)s, whose 20000 time units show clear learning)")
     targets(d)
     d.add_argument("--quiet", action="store_true", help="no progress output")
+
+    c = sub.add_parser("cache", help="show (or --clear) the compiled cpp_standalone projects kept for reuse")
+    c.add_argument("--clear", action="store_true", help="delete every project no running process is using")
     return p
 
 
@@ -252,8 +255,24 @@ def _cmd_figures(args):
     return 0
 
 
+def _cmd_cache(args):
+    from .standalone import cache_root, cached_projects, clear_cache
+    mb = lambda n: f"{n / 1e6:.1f} MB"
+    if args.clear:
+        deleted, freed, kept = clear_cache()
+        print(f"{PROG}: deleted {deleted} project(s), {mb(freed)}; kept {kept} in use")
+        return 0
+    projects = cached_projects()
+    print(f"{cache_root()} (set BRIAN_EFFPLAST_CACHE to move it): {len(projects)} compiled project(s), "
+          f"{mb(sum(size for _, size, _ in projects))}")
+    for folder, size, in_use in projects:
+        print(f"  {os.path.basename(folder)}  {mb(size):>9}" + ("  (in use)" if in_use else ""))
+    return 0
+
+
 COMMANDS = {"train": _cmd_train, "test": _cmd_test, "resume": _cmd_resume, "info": _cmd_info,
-            "demo": _cmd_demo, "figures": _cmd_figures}
+            "demo": _cmd_demo, "figures": _cmd_figures,
+            "cache": _cmd_cache}
 
 
 def _error(message):

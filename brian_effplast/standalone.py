@@ -18,12 +18,13 @@ import gc
 import hashlib
 import os
 import re
+import shutil
 import types
 
 import brian2
 from brian2 import device, get_device, set_device
 
-__all__ = ["cache_root", "StandaloneProject"]
+__all__ = ["cache_root", "cached_projects", "clear_cache", "StandaloneProject"]
 
 _ACTIVE = None  # the project the (global) standalone device currently holds
 
@@ -49,6 +50,44 @@ def cache_root():
     """Folder of the cached standalone projects."""
     return os.environ.get("BRIAN_EFFPLAST_CACHE",
                           os.path.join(os.path.expanduser("~"), ".cache", "brian-effplast"))
+
+
+def _folder_size(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files
+               if not os.path.islink(os.path.join(d, f)))
+
+
+def cached_projects():
+    """``[(folder, bytes, in_use)]`` of the compiled projects in the cache."""
+    base = os.path.join(cache_root(), "standalone")
+    out = []
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        folder = os.path.join(base, name)
+        if not os.path.isdir(folder):
+            continue
+        with open(folder + ".lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                in_use = False
+            except OSError:
+                in_use = True
+        out.append((folder, _folder_size(folder), in_use))
+    return out
+
+
+def clear_cache():
+    """Delete every cached project no process is using; returns ``(deleted, bytes freed, kept in use)``."""
+    deleted = freed = kept = 0
+    for folder, size, _ in cached_projects():
+        with open(folder + ".lock", "a") as handle:
+            try:  # hold the slot's lock while deleting, so no process can claim it meanwhile
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                kept += 1
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            deleted, freed = deleted + 1, freed + size
+    return deleted, freed, kept
 
 
 def _claim_slot(key):

@@ -523,3 +523,23 @@ def test_demo_command(tmp_path, monkeypatch, capsys):
     for name in ("learning_curve.png", "tuning.png", "outputs.png", "summary.json", "test.npz"):
         assert (d / name).is_file()
     assert load_npz(d / "test.npz")["angles"].shape == (12,)
+
+
+def test_cache_command_lists_and_clears_unused_projects(tmp_path, monkeypatch, capsys):
+    import fcntl
+    monkeypatch.setenv("BRIAN_EFFPLAST_CACHE", str(tmp_path))
+    base = tmp_path / "standalone"
+    for name in ("aaaa-0", "bbbb-0"):
+        (base / name).mkdir(parents=True)
+        (base / name / "main").write_bytes(b"x" * 1000)
+    with open(base / "bbbb-0.lock", "w") as held:  # another process's project, in use
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert run_cli("cache") == 0
+        out = capsys.readouterr().out
+        assert "2 compiled project(s)" in out and "aaaa-0" in out
+        assert [line for line in out.splitlines() if "(in use)" in line] == [next(
+            line for line in out.splitlines() if "bbbb-0" in line)]
+        assert run_cli("cache", "--clear") == 0
+        out = capsys.readouterr().out
+        assert "deleted 1 project(s)" in out and "kept 1 in use" in out
+        assert not (base / "aaaa-0").exists() and (base / "bbbb-0" / "main").is_file()
