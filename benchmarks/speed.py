@@ -275,7 +275,37 @@ STANDALONE_KINDS = {
 }
 
 
+def _case_profile(target, task, N, R, duration):
+    """Brian2's profile of one run: [(code object, us per step)], largest first."""
+    _quiet_brian()
+    import tempfile
+    os.environ["BRIAN_EFFPLAST_CACHE"] = tempfile.mkdtemp(prefix="effplast_profile_cache_")
+    m = _model(task, N, R, target)
+    m.run(1.0)
+    out = m.run(duration, profile=True)
+    steps = _steps(duration)
+    objects = sorted(((name, 1e6 * sec / steps) for name, sec in out["profile"]), key=lambda x: -x[1])
+    return dict(target=target, task=task, N=N, R=R, duration=duration, objects=objects,
+                loop_us=1e6 * out["loop_seconds"] / steps)
+
+
+PROFILES = [("cython", 50.0), ("cpp_standalone", 500.0)]  # (target, duration), estimation N=40 R=1
+
+
+def _print_profile(p):
+    if "error" in p:
+        print(f"\nprofile {p.get('target')}: FAILED: {p['error'].splitlines()[-1][:90]}")
+        return
+    print(f"\nwhere the time goes: {p['target']}, {p['task']} N={p['N']} R={p['R']}, us/step per code object "
+          f"(profiling adds its own timer cost to each; whole profiled loop {p['loop_us']:.2f} us/step)")
+    for name, us in p["objects"]:
+        if us >= 0.005:
+            print(f"  {name:52s}{us:8.2f}")
+
+
 def run_case(spec):
+    if spec["impl"] == "profile":
+        return _case_profile(spec["target"], "estimation", 40, 1, spec["duration"])
     impl, task, N, R, size = spec["impl"], spec["task"], spec["N"], spec["R"], spec["size"]
     if spec.get("prewarm"):  # fill Brian2's Cython cache, in a process of its own
         _quiet_brian()
@@ -493,6 +523,8 @@ def show(path):
         if r["impl"] == "floor" and "error" not in r:
             floor_cpu[(r["task"], r["N"], r["R"])] = r["us_cpu"]
         current = _print_result(r, floor_cpu, current)
+    for p in data.get("profiles", []):
+        _print_profile(p)
     if data["meta"].get("library_changed_during_run"):
         print("\nWARNING: brian_effplast/*.py changed during the run: the cases measured different code")
     print(f"\ntotal {data['meta']['total_seconds']:.0f} s")
@@ -539,12 +571,19 @@ def main(argv=None):
         results.append(r)
         results_cpp_done = results_cpp_done or spec["impl"] == "cpp_standalone"
         current = _print_result(r, floor_cpu, current)
+    profiles = []
+    if not args.only:
+        for target, duration in PROFILES:
+            p = _child(dict(impl="profile", target=target, duration=duration), dict(os.environ, **SINGLE_THREAD_ENV),
+                       args.timeout)
+            profiles.append(dict(p, target=target))
+            _print_profile(profiles[-1])
     meta["total_seconds"] = time.perf_counter() - t_start
     meta["library_changed_during_run"] = _library_digest() != meta["library_digest"]
     if meta["library_changed_during_run"]:
         print("\nWARNING: brian_effplast/*.py changed during the run: the cases measured different code")
     with open(args.json, "w") as fh:
-        json.dump(dict(meta=meta, results=results), fh, indent=1)
+        json.dump(dict(meta=meta, results=results, profiles=profiles), fh, indent=1)
     print(f"\ntotal {meta['total_seconds']:.0f} s; results written to {os.path.relpath(args.json)}")
     return 1 if any("error" in r for r in results) else 0
 
