@@ -172,6 +172,9 @@ class RunParams:
     replicas: int = field(default=1, metadata=_doc("independent networks simulated together"))
     checkpoint_every: float = field(default=0.0, metadata=_doc("checkpoint interval, time units (0 = only at the end)"))
     curve_bin: float = field(default=1.0, metadata=_doc("time units per learning-curve point"))
+    trial: float = field(default=0.0, metadata=_doc(
+        "trial length, time units: at each trial start r is reset to circuit.r_init, the low-pass "
+        "averages to 0, and learning is off for run.transient (the authors' protocol); 0 = online, no resets"))
 
 
 @dataclass
@@ -335,6 +338,11 @@ _RULES: dict = {
     ("run", "checkpoint_every"): (
         f"{_NUM} >= 0 (time units; 0 = only at the end)",
         lambda v, c: v >= 0,
+    ),
+    ("run", "trial"): (
+        lambda c: f"{_NUM}: 0 (no trials) or > run.transient ({_fmt(c.run.transient)}) (time units)",
+        lambda v, c: v == 0 or v > c.run.transient,
+        ("run.transient",),
     ),
     ("run", "curve_bin"): (
         lambda c: f"{_NUM} >= circuit.dt ({_fmt(c.circuit.dt)}) (time units)",

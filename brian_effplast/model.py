@@ -306,7 +306,10 @@ class PlasticCircuit:
             Time units (a whole number of steps).
         plastic : bool, optional
             Learning on or off for this run (default: :attr:`plastic`).
-            Learning is also held off until :attr:`t` reaches ``config.run.transient``.
+            Learning is also held off until :attr:`t` reaches ``config.run.transient``
+            or, with trials (``config.run.trial > 0``), for the first
+            ``transient`` time units of every trial; a trial starts by
+            resetting the rates to ``r_init`` and the low-pass averages to 0.
         record : sequence of str
             Any of ``"theta"``, ``"r"``, ``"y"``, ``"alpha"``; recorded every
             ``record_every`` steps (after each step).
@@ -340,11 +343,46 @@ class PlasticCircuit:
         unknown = set(record) - {"theta", "r", "y", "alpha"}
         if unknown:
             raise ValueError(f"record = {sorted(unknown)} is not allowed: choose from theta, r, y, alpha")
-        standalone = self.target == "cpp_standalone"
-        if standalone:
-            out = self._run_standalone(steps, record, record_every, bin_steps, report, profile)
+        trial_steps = self.config.steps(self.config.run.trial, name="run.trial")
+        if trial_steps % bin_steps:
+            raise ValueError(f"curve_bin = {curve_bin!r} is not allowed: run.trial = {self.config.run.trial!r} "
+                             f"must be a whole number of bins")
+        segments = []  # one per trial (or part of one): a reset may only happen between Brian2 runs
+        while steps:
+            into_trial = self._steps_done() % trial_steps if trial_steps else self._steps_done()
+            if trial_steps and into_trial == 0:
+                self._start_trial()
+            n = min(steps, trial_steps - into_trial) if trial_steps else steps
+            segments.append(self._run_segment(n, record, record_every, bin_steps, report, profile, into_trial))
+            steps -= n
+        out = segments[0]
+        if len(segments) > 1:
+            out = {k: np.concatenate([seg[k] for seg in segments], axis=1 if k == "curve" else 0)
+                   for k in segments[0] if k not in ("loop_seconds", "profile")}
+            out["loop_seconds"] = sum(seg["loop_seconds"] for seg in segments)
+            if profile:
+                total = {}
+                for seg in segments:
+                    for name, sec in seg["profile"]:
+                        total[name] = total.get(name, 0.0) + sec
+                out["profile"] = list(total.items())
+        return out
+
+    def _start_trial(self):
+        """The authors' trial start: rates back to ``r_init``, low-pass averages to 0."""
+        st = self.state
+        st["r"] = np.full_like(st["r"], self.config.circuit.r_init)
+        for key in ("W_bar", "C_bar", "r_bar"):
+            st[key] = np.zeros_like(st[key])
+        st["I_rec"] = recurrent_input(st)
+
+    def _run_segment(self, steps, record, record_every, bin_steps, report, profile, into_trial):
+        # learning starts run.transient time units into the run (online) or into each trial
+        t_on = max(0.0, self.config.run.transient - into_trial * self.dt)
+        if self.target == "cpp_standalone":
+            out = self._run_standalone(steps, record, record_every, bin_steps, report, profile, t_on)
         else:
-            out = self._run_runtime(steps, record, record_every, bin_steps, report, profile)
+            out = self._run_runtime(steps, record, record_every, bin_steps, report, profile, t_on)
         self.t += steps * self.dt
         self._steps_run += steps
         for key in ("W", "C", "b", "D", "r"):
@@ -392,11 +430,11 @@ class PlasticCircuit:
                 out[var] = np.asarray(getattr(mon, var)).T
         return out
 
-    def _run_runtime(self, steps, record, record_every, bin_steps, report, profile):
+    def _run_runtime(self, steps, record, record_every, bin_steps, report, profile, t_on):
         brian2.prefs.codegen.target = self.target
         # A fresh network per run, as in standalone: its clock starts at 0, so the
         # learning-curve bins start with the run (compiled cython code is cached).
-        objs = self._build(max(0.0, self.config.run.transient - self.t))
+        objs = self._build(t_on)
         brian2.seed(self._noise_seed())
         mons = self._monitors(record, record_every, bin_steps)
         net = Network(list(objs.values()) + list(mons.values()))
@@ -420,7 +458,7 @@ class PlasticCircuit:
                 cfg.circuit.r_min, cfg.circuit.r_max, steps, tuple(sorted(record)), record_every, bin_steps,
                 tuple(sorted(self.noise or {})))
 
-    def _run_standalone(self, steps, record, record_every, bin_steps, report, profile):
+    def _run_standalone(self, steps, record, record_every, bin_steps, report, profile, t_on):
         key = self._structure(steps, record, record_every, bin_steps) + (profile,)
 
         def build():
@@ -434,7 +472,6 @@ class PlasticCircuit:
         project = active_project(key) or StandaloneProject(key, build, profile=profile)
         objs = project.objects
         self._bind(objs)
-        t_on = max(0.0, self.config.run.transient - self.t)
         # (Brian2 hashes run_args arrays: they must be contiguous)
         run_args = {getattr(group, var): np.ascontiguousarray(value) if np.ndim(value) else value
                     for group, var, value in self._values(t_on)}

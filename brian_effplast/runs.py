@@ -214,6 +214,9 @@ def _check_chunking(cfg):
         raise ConfigError(f"{src}: run.checkpoint_every = {run.checkpoint_every!r} is not allowed: "
                           f"must be 0 or a whole number of learning-curve bins "
                           f"(run.curve_bin = {run.curve_bin!r})")
+    if cfg.steps(run.trial, "run.trial") % n_bin:
+        raise ConfigError(f"{src}: run.trial = {run.trial!r} is not allowed: must be 0 or a whole number "
+                          f"of learning-curve bins (run.curve_bin = {run.curve_bin!r})")
     return n_total, n_bin, n_ce
 
 

@@ -364,6 +364,8 @@ def _bad_models():
         "bad_toml": (GOOD + "\n[circuit\n", "invalid TOML"),
         "bad_bin": (GOOD.replace("checkpoint_every = 10.0", "checkpoint_every = 10.5"),
                     "run.checkpoint_every = 10.5"),
+        "bad_trial": (GOOD.replace("curve_bin = 1.0", "curve_bin = 1.0\ntrial = 20.5"),
+                      "run.trial = 20.5 is not allowed: must be 0 or a whole number of learning-curve bins"),
     }
 
 

@@ -38,3 +38,31 @@ def test_matches_oracle_with_learning(target, task):
     # learning really happened: every parameter moved well beyond the tolerance
     for key in "WCbD":
         assert np.max(np.abs(got[key] - state[key])) > 1e-4, key
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_trials_match_oracle(target):
+    """run.trial (the authors' protocol): each trial starts from r_init with the averages at 0
+    and learning off for run.transient; the oracle does the same by hand."""
+    cfg = fast_learning("estimation").replace(**{"run.transient": 1.0, "run.trial": 3.0})
+    R, N, steps = 2, cfg.circuit.N, 700  # trials [0, 3), [3, 6) and part of [6, 9)
+    noise = normal_noise(12, steps, R, N)
+    model = PlasticCircuit(cfg, seed=6, target=target, replicas=R, noise=noise)
+    params, state = oracle_inputs(model)
+    alphas, done = [], 0
+    while done < steps:
+        state = dict(state, r=np.full_like(state["r"], cfg.circuit.r_init), rr_bar=0 * state["rr_bar"],
+                     rs_bar=0 * state["rs_bar"], r_bar=0 * state["r_bar"])
+        for plastic, n in ((0, 100), (1, 200)):
+            n = min(n, steps - done)
+            state, tr = oracle.simulate(dict(params, plastic=plastic), state, noise["stimulus"][done:],
+                                        noise["rates"][done:], n)
+            alphas.append(tr["alpha"])
+            done += n
+    # two calls, so that a trial boundary also falls inside a call
+    outs = [model.run(2.0, record=("alpha",)), model.run(5.0, record=("alpha",))]
+    np.testing.assert_allclose(np.concatenate([o["alpha"] for o in outs]), np.concatenate(alphas),
+                               rtol=RTOL, atol=ATOL)
+    assert np.concatenate([o["curve"] for o in outs], axis=1).shape == (R, 7)
+    for key, okey in [("W", "W"), ("C", "C"), ("b", "b"), ("D", "D"), ("W_bar", "rr_bar"), ("r", "r")]:
+        np.testing.assert_allclose(model.state[key], state[okey], rtol=RTOL, atol=ATOL, err_msg=key)
