@@ -117,13 +117,13 @@ def _parser():
     i.add_argument("run_dir", metavar="DIR")
 
     f = sub.add_parser("figures", help="run (or reuse) every experiment of the paper's Figs. 1-3 and S1 "
-                       "and draw all panels (defaults: 4 replicas x 50000 time units, about 15-25 min "
-                       "on 2 cores; --quick: a few minutes)")
+                       "and draw all panels (defaults: 4 replicas x 260000 time units, the paper's training, "
+                       "about 45 min on 2 cores; --duration 50000: about 10 min; --quick: a few minutes)")
     f.add_argument("--out", required=True, metavar="DIR",
                    help="output folder (runs/, figures/, figures.json); complete runs in it are reused")
     f.add_argument("--replicas", type=int, metavar="R", help="replicas per experiment (default 4; quick 2)")
     f.add_argument("--duration", type=float, metavar="T",
-                   help="training time units (default 50000; quick 3000)")
+                   help="training time units (default 260000; quick 3000)")
     f.add_argument("--quick", action="store_true", help="2 replicas, 3000 time units, 8 test angles x 60")
     f.add_argument("--workers", type=int, metavar="W", help="parallel processes (default: one per core)")
     targets(f)

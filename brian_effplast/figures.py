@@ -18,8 +18,8 @@ command can simply be repeated). Experiments run in parallel worker
 processes (one per core by default); each cpp_standalone process gets its
 own cached project slot.
 
-Defaults (``brian-effplast figures --out DIR``): 4 replicas, 50000 time
-units of training, the mid snapshot at 10000, 12 test angles held for 200
+Defaults (``brian-effplast figures --out DIR``): 4 replicas, 260000 time
+units of training (the paper's protocol; about 45 min on 2 cores), the mid snapshot at 10000, 12 test angles held for 200
 time units; ``--quick``: 2 replicas, 3000 time units (mid 600), 8 angles
 held for 60 time units.
 """
@@ -48,7 +48,7 @@ EXPERIMENTS = {
 }
 #: the noise sweep: sigma -> experiment
 SIGMAS = {0.1: "sigma_0.1", 0.2: "estimation", 0.33: "sigma_0.33", 0.5: "sigma_0.5"}
-DEFAULTS = dict(replicas=4, duration=50000.0, angles=12, hold=200.0)
+DEFAULTS = dict(replicas=4, duration=260000.0, angles=12, hold=200.0)  # the paper's training length
 QUICK = dict(replicas=2, duration=3000.0, angles=8, hold=60.0)
 STAGES = ("init", "mid", "final")
 
