@@ -2,7 +2,7 @@
 
 Bredenberg, Simoncelli & Savin (NeurIPS 2020); see docs/reproduction.md for
 every panel and for the claims checked only by ``brian-effplast figures``
-(which trains 4 replicas for 50000 time units).
+(which trains 4 replicas for 260000 time units).
 
 Everything here uses cpp_standalone and a few compiled structures: one
 estimation training (2 replicas x 4000 time units) and one test protocol
