@@ -44,7 +44,8 @@ import numpy as np
 
 from .config import Config, ConfigError, SEED_MAX
 
-__all__ = ["train", "resume", "test", "load", "info", "read_run", "resolve_config",
+__all__ = ["train", "resume", "test", "test_model", "test_angles", "test_scores", "objectives", "load", "info",
+           "read_run", "resolve_config",
            "RunError", "Diverged", "SETTLE", "DIVERGENCE_LIMITS", "FILES"]
 
 #: Time units dropped at the start of each test angle (the circuit settles).
@@ -607,21 +608,74 @@ def test_angles(K):
     return -np.pi + 2 * np.pi * np.arange(K) / K
 
 
-def test(run_dir, out=None, angles=None, hold=None, target=None, *, quiet=False, stream=None):
-    """Record responses with plasticity off and the stimulus held fixed.
+def _test_samples(cfg, hold):
+    """Steps of a held stimulus, sample times and which samples are kept (after SETTLE)."""
+    every = cfg.test.record_every
+    n_hold = cfg.steps(hold, "test.hold")
+    # sample i is recorded at the end of step i*every: the state at (i*every + 1)*dt
+    times = (np.arange(-(-n_hold // every)) * every + 1) * cfg.circuit.dt
+    keep = times > SETTLE + 1e-9
+    if keep.sum() < 2:
+        raise ConfigError(f"arguments: test.hold = {hold!r} is not allowed: must leave at least 2 "
+                          f"samples (every test.record_every = {every} steps) after the first {SETTLE:g} "
+                          f"time units (settling)")
+    return n_hold, times, keep
 
-    Every replica of the run is presented each of ``K`` angles (default
-    ``config.test.angles``, ``-pi + 2 pi k / K``) for ``hold`` time units
-    (default ``config.test.hold``); rates and outputs are recorded every
-    ``config.test.record_every`` steps, the first :data:`SETTLE` time units
+
+def test_model(model, angles=None, hold=None, target=None):
+    """The test protocol on a model in memory (:class:`~brian_effplast.model.PlasticCircuit`).
+
+    Every replica is presented each of ``angles`` test angles (default
+    ``config.test.angles``, at ``-pi + 2 pi k / K``) for ``hold`` time units
+    (default ``config.test.hold``), with plasticity off and the stimulus held
+    (``sigma_s = 0``); rates and outputs are recorded every
+    ``config.test.record_every`` steps and the first :data:`SETTLE` time units
     dropped. All ``R * K`` (replica, angle) pairs run in parallel as
-    independent copies of the trained circuit, starting from its state at
-    the last checkpoint.
+    independent copies of the model, from its current state; ``model`` itself
+    is not changed.
 
-    Writes ``test.npz`` (angles (K,), rates (R, K, S, N), outputs
-    (R, K, S, n_out), W, C, b, D, see :mod:`brian_effplast.analysis`),
-    ``tuning.png`` and ``outputs.png`` to ``out`` (default: the run
-    directory). Returns a dict with the file paths and a few test numbers.
+    Returns the test data: ``angles (K,)``, ``rates (R, K, S, N)``,
+    ``outputs (R, K, S, n_out)``, ``W, C, b, D`` and the prior (the layout
+    of ``test.npz`` and of :mod:`brian_effplast.analysis`).
+    """
+    from .model import PlasticCircuit
+    from .stimulus import stationary_kappa
+    cfg = model.config
+    K = cfg.test.angles if angles is None else angles
+    hold = cfg.test.hold if hold is None else hold
+    if isinstance(K, bool) or int(K) != K or K < 1:
+        raise ValueError(f"angles = {K!r} is not allowed: must be an integer >= 1")
+    dt, R, every = cfg.circuit.dt, model.R, cfg.test.record_every
+    n_hold, times, keep = _test_samples(cfg, hold)
+    theta = test_angles(int(K))
+    state = {k: np.repeat(np.asarray(model.state[k]), K, axis=0) for k in STATE_KEYS}
+    state["theta"] = np.tile(theta, R)  # replica r, angle k -> r*K + k
+    tcfg = cfg.replace(**{"stimulus.sigma_s": 0.0, "run.replicas": R * int(K)})
+    tester = PlasticCircuit(tcfg, task=model.task, fi_curve=model.fi_curve, state=state, t=model.t,
+                            seed=model.seed, target=target or model.target)
+    rec = tester.run(n_hold * dt, plastic=False, record=("r", "y"), record_every=every)
+    N, n_out = model.N, model.n_out
+    r = rec["r"][:len(times)][keep]  # (S, R*K, N)
+    y = rec["y"][:len(times)][keep]  # (S, R*K, n_out)
+    S = r.shape[0]
+    return dict(angles=theta, rates=r.reshape(S, R, int(K), N).transpose(1, 2, 0, 3),
+                outputs=y.reshape(S, R, int(K), n_out).transpose(1, 2, 0, 3),
+                **{k: np.asarray(model.state[k]).copy() for k in ("W", "C", "b", "D")},
+                task=np.str_(model.task.name), t=np.float64(model.t), hold=np.float64(hold),
+                settle=np.float64(SETTLE), sample_dt=np.float64(every * dt),
+                prior_mu=np.float64(cfg.stimulus.mu),
+                prior_kappa=np.float64(stationary_kappa(cfg.stimulus.kappa)),
+                seed=np.int64(model.seed))
+
+
+def test(run_dir, out=None, angles=None, hold=None, target=None, *, quiet=False, stream=None):
+    """The test protocol (:func:`test_model`) on the last checkpoint of a run directory.
+
+    Writes ``test.npz`` (the data :func:`test_model` returns), ``tuning.png``
+    and ``outputs.png`` to ``out`` (default: the run directory). ``angles``,
+    ``hold`` and ``target`` override the run's ``test.angles``,
+    ``test.hold`` and ``run.target``. Returns a dict with the file paths and
+    a few test numbers.
     """
     run_dir = Path(run_dir)
     cfg, summary, ckpt = read_run(run_dir)
@@ -633,52 +687,26 @@ def test(run_dir, out=None, angles=None, hold=None, target=None, *, quiet=False,
             sec, name = key.split(".")
             d[sec][name] = value
         cfg = Config.from_dict(d, source="arguments")
-    dt, K, R = cfg.circuit.dt, cfg.test.angles, cfg.run.replicas
-    n_hold = cfg.steps(cfg.test.hold, "test.hold")
-    every = cfg.test.record_every
-    # sample i is recorded at the end of step i*every: the state at (i*every + 1)*dt
-    times = (np.arange(-(-n_hold // every)) * every + 1) * dt
-    keep = times > SETTLE + 1e-9
-    if keep.sum() < 2:
-        raise ConfigError(f"arguments: test.hold = {cfg.test.hold!r} is not allowed: must leave at least 2 "
-                          f"samples (every test.record_every = {every} steps) after the first {SETTLE:g} "
-                          f"time units (settling)")
     out_dir = Path(out) if out is not None else run_dir
     if out_dir.exists() and not out_dir.is_dir():
         raise RunError(f"output directory {out_dir} exists and is not a directory")
-    theta = test_angles(K)
-    state = {k: np.repeat(np.asarray(ckpt[k]), K, axis=0) for k in STATE_KEYS}
-    state["theta"] = np.tile(theta, R)  # replica r, angle k -> r*K + k
-    tcfg = cfg.replace(**{"stimulus.sigma_s": 0.0, "run.replicas": R * K})
-    from .model import PlasticCircuit
-    model = PlasticCircuit(tcfg, state=state, t=float(ckpt["t"]), seed=int(ckpt["seed"]))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    model = _model_from(cfg, ckpt)
+    _test_samples(cfg, cfg.test.hold)  # a bad hold is reported before anything is written
     if not quiet:
         s = sys.stderr if stream is None else stream
         s.write(f"brian-effplast: testing {run_dir} (t = {float(ckpt['t']):g}, status {summary['status']}): "
-                f"{K} angles x {cfg.test.hold:g} time units, {R} replica(s), target {cfg.run.target}\n")
+                f"{cfg.test.angles} angles x {cfg.test.hold:g} time units, {cfg.run.replicas} replica(s), "
+                f"target {cfg.run.target}\n")
         s.flush()
-    rec = model.run(n_hold * dt, plastic=False, record=("r", "y"), record_every=every)
-    N, n_out = cfg.circuit.N, cfg.n_out
-    r = rec["r"][:len(times)][keep]  # (S, R*K, N)
-    y = rec["y"][:len(times)][keep]  # (S, R*K, n_out)
-    S = r.shape[0]
-    rates = r.reshape(S, R, K, N).transpose(1, 2, 0, 3)
-    outputs = y.reshape(S, R, K, n_out).transpose(1, 2, 0, 3)
-    params = {k: np.asarray(ckpt[k]) for k in ("W", "C", "b", "D")}
-    from .stimulus import stationary_kappa
-    data = dict(angles=theta, rates=rates, outputs=outputs, **params,
-                task=np.str_(cfg.task), t=np.float64(ckpt["t"]), hold=np.float64(cfg.test.hold),
-                settle=np.float64(SETTLE), sample_dt=np.float64(every * dt),
-                prior_mu=np.float64(cfg.stimulus.mu),
-                prior_kappa=np.float64(stationary_kappa(cfg.stimulus.kappa)),
-                seed=np.int64(ckpt["seed"]))
+    data = test_model(model)
+    out_dir.mkdir(parents=True, exist_ok=True)
     _write_npz(out_dir / FILES["test"], **data)
     from . import plotting
     _write_figure(out_dir / FILES["tuning_png"], plotting.population_tuning(data))
     _write_figure(out_dir / FILES["outputs_png"], plotting.output_distributions(data, cfg.task))
     result = {"test": str(out_dir / FILES["test"]), "tuning": str(out_dir / FILES["tuning_png"]),
-              "outputs": str(out_dir / FILES["outputs_png"]), "angles": K, "samples": S}
+              "outputs": str(out_dir / FILES["outputs_png"]), "angles": cfg.test.angles,
+              "samples": data["rates"].shape[2]}
     result.update(test_scores(data, cfg.task))
     return result
 

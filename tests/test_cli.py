@@ -171,6 +171,17 @@ def test_test_writes_elsewhere_with_overrides(trained, tmp_path, capsys):
     assert "MSE" in capsys.readouterr().out
 
 
+def test_test_model_in_memory_equals_the_run_directory_test(trained):
+    d = trained["classification"]
+    model = runs.load(d)
+    data = runs.test_model(model)
+    saved = load_npz(d / "test.npz")
+    assert sorted(data) == sorted(saved)
+    for key in data:
+        np.testing.assert_array_equal(data[key], saved[key], err_msg=key)
+    np.testing.assert_array_equal(model.state["r"], runs.load(d).state["r"])  # the model is not changed
+
+
 def test_info_command(trained, capsys):
     assert run_cli("info", trained["classification"]) == 0
     out = capsys.readouterr().out
