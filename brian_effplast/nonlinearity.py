@@ -96,7 +96,7 @@ def check_fi_curve(curve, r_min=0.001, r_max=100.0, n=2001, rtol=1e-7):
     bad = ~np.isfinite(err) | (err > rtol)
     if bad.any():
         k = int(np.argmax(bad))
-        raise ValueError(f"{type(curve).__name__}: f(f^-1(r)) = {back[k]!r} at r = {r[k]!r}: "
+        raise ValueError(f"{type(curve).__name__}: f(f^-1(r)) = {float(back[k])!r} at r = {float(r[k])!r}: "
                          f"the inverse does not invert f on the allowed rates [{r_min}, {r_max}] "
                          f"(relative error must be <= {rtol})")
     # F' = f^-1, by central differences on the interior
@@ -106,6 +106,6 @@ def check_fi_curve(curve, r_min=0.001, r_max=100.0, n=2001, rtol=1e-7):
     derr = np.abs(dF - target) / np.maximum(1.0, np.abs(target))
     if not np.all(derr <= 1e-4):
         k = int(np.argmax(np.where(np.isfinite(derr), derr, np.inf)))
-        raise ValueError(f"{type(curve).__name__}: d/dr finv_integral = {dF[k]!r} differs from "
-                         f"finv = {target[k]!r} at r = {r[k + 1]!r}")
+        raise ValueError(f"{type(curve).__name__}: d/dr finv_integral = {float(dF[k])!r} differs from "
+                         f"finv = {float(target[k])!r} at r = {float(r[k + 1])!r}")
     return True

@@ -212,6 +212,7 @@ def check_task(task, n=200, seed=0, rtol=1e-5):
         err = np.abs(task.delta_scale * grad - delta[:, k])
         if np.any(err > rtol * np.maximum(1.0, np.abs(delta[:, k]))):
             j = int(np.argmax(err))
-            raise ValueError(f"{task!r}: delta_{k} = {delta[j, k]!r} but delta_scale * d alpha/d y_{k} = "
-                             f"{task.delta_scale * grad[j]!r} at theta = {theta[j]!r}, y = {y[j]!r}")
+            raise ValueError(f"{task!r}: delta_{k} = {float(delta[j, k])!r} but delta_scale * d alpha/d y_{k} = "
+                             f"{float(task.delta_scale * grad[j])!r} at theta = {float(theta[j])!r}, "
+                             f"y = {y[j].tolist()!r}")
     return True
