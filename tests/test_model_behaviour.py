@@ -265,3 +265,20 @@ def test_curve_bins_start_with_the_run():
     expected = alpha.reshape(2, 100, -1).mean(axis=1).T  # two bins of 100 steps
     assert out["curve"].shape == expected.shape
     np.testing.assert_allclose(out["curve"], expected, rtol=1e-12, atol=1e-14)
+
+
+def test_standalone_loop_reads_no_clock_per_step():
+    """The standalone binary's step loop does not read the CPU clock every step (a system call,
+    about 1 us here; Brian2 does it to compute elapsed_realtime): the patch of Brian2's
+    network.cpp must still apply to the installed Brian2. (The clock read for progress reports
+    stays: it runs only when a report function is set, which this package never does.)"""
+    from brian_effplast import standalone
+    model = PlasticCircuit(Config.default("estimation").replace(**{"circuit.N": 4}), seed=1,
+                           target="cpp_standalone")
+    model.run(1.0)
+    with open(f"{standalone._ACTIVE.directory}/network.cpp") as f:
+        source = f.read()
+    loop = source[source.index("void Network::run("):]
+    loop = loop[loop.index("while(clock"):loop.index("Network::_globally_running = false;")]
+    assert "elapsed_realtime" not in loop and "elapsed_realtime" in source
+    assert model.t == 1.0 and np.all(np.isfinite(model.state["r"]))
