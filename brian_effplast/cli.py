@@ -95,6 +95,8 @@ def _parser():
     t.add_argument("--seed", type=int, metavar="S", help="random seed (run.seed; default: random)")
     targets(t)
     t.add_argument("--replicas", type=int, metavar="R", help="independent networks (run.replicas)")
+    t.add_argument("--workers", type=int, metavar="W",
+                   help="processes the replicas are spread over (run.workers; e.g. 2 on 2 cores)")
     t.add_argument("--checkpoint-every", type=float, metavar="T",
                    help="checkpoint interval, time units (run.checkpoint_every; 0 = end only)")
     t.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", default=[],
@@ -187,7 +189,7 @@ def _cmd_train(args):
     from . import runs
     _quiet_brian()
     summary = runs.train(cfg, args.out, duration=args.duration, seed=args.seed, target=args.target,
-                         replicas=args.replicas, checkpoint_every=args.checkpoint_every,
+                         replicas=args.replicas, checkpoint_every=args.checkpoint_every, workers=args.workers,
                          quiet=args.quiet, source="command line", model_file=args.model)
     _print_trained(summary, args.out, args.quiet)
     return 0

@@ -170,6 +170,8 @@ class RunParams:
     seed: Union[int, None] = field(default=None, metadata=_doc("random seed in [0, 2**32-1]; omitted = random"))
     target: str = field(default="cpp_standalone", metadata=_doc("Brian2 target: " + ", ".join(TARGETS)))
     replicas: int = field(default=1, metadata=_doc("independent networks simulated together"))
+    workers: int = field(default=1, metadata=_doc(
+        "processes the replicas are spread over (brian-effplast train/resume); the noise depends on it"))
     checkpoint_every: float = field(default=0.0, metadata=_doc("checkpoint interval, time units (0 = only at the end)"))
     curve_bin: float = field(default=1.0, metadata=_doc("time units per learning-curve point"))
     trial: float = field(default=0.0, metadata=_doc(
@@ -335,6 +337,11 @@ _RULES: dict = {
     ),
     ("run", "target"): (_oneof(TARGETS), lambda v, c: v in TARGETS),
     ("run", "replicas"): ("an integer >= 1", lambda v, c: v >= 1),
+    ("run", "workers"): (
+        lambda c: f"an integer in [1, run.replicas] ([1, {c.run.replicas}])",
+        lambda v, c: 1 <= v <= c.run.replicas,
+        ("run.replicas",),
+    ),
     ("run", "checkpoint_every"): (
         f"{_NUM} >= 0 (time units; 0 = only at the end)",
         lambda v, c: v >= 0,

@@ -179,7 +179,7 @@ def draw_seed():
 
 
 def resolve_config(config, *, duration=None, seed=None, target=None, replicas=None,
-                   checkpoint_every=None, source="arguments"):
+                   checkpoint_every=None, workers=None, source="arguments"):
     """The configuration of a training run, validated, with a seed.
 
     ``config`` is a :class:`Config` or a TOML path; the keyword arguments
@@ -190,7 +190,8 @@ def resolve_config(config, *, duration=None, seed=None, target=None, replicas=No
     """
     cfg = _as_config(config)
     overrides = {k: v for k, v in (("duration", duration), ("seed", seed), ("target", target),
-                                   ("replicas", replicas), ("checkpoint_every", checkpoint_every))
+                                   ("replicas", replicas), ("checkpoint_every", checkpoint_every),
+                                   ("workers", workers))
                  if v is not None}
     if overrides:
         d = cfg.to_dict()
@@ -381,7 +382,7 @@ def _write_curve(run_dir, cfg, curve):
 
 
 def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=None,
-          checkpoint_every=None, quiet=False, source="arguments", stream=None, model_file=None):
+          checkpoint_every=None, workers=None, quiet=False, source="arguments", stream=None, model_file=None):
     """Train a model and write a run directory.
 
     Parameters
@@ -390,8 +391,10 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
         The model (a :class:`Config` or a TOML file).
     out_dir : path
         The run directory: created; must not exist or be empty.
-    duration, seed, target, replicas, checkpoint_every : optional
+    duration, seed, target, replicas, checkpoint_every, workers : optional
         Override ``run.*`` of the configuration (time units for durations).
+        With ``workers > 1`` the replicas are spread over that many
+        processes (:class:`~brian_effplast.parallel.ReplicaPool`).
     quiet : bool
         No progress output.
 
@@ -411,11 +414,10 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
     if model_file is None and isinstance(config, (str, os.PathLike)):
         model_file = os.fspath(config)
     cfg = resolve_config(config, duration=duration, seed=seed, target=target, replicas=replicas,
-                         checkpoint_every=checkpoint_every, source=source)
+                         checkpoint_every=checkpoint_every, workers=workers, source=source)
     out = Path(out_dir)
     _check_new_dir(out)
-    from .model import PlasticCircuit
-    model = PlasticCircuit(cfg)  # draws the initial state; nothing is built yet
+    model = _trainer(cfg)  # draws the initial state; nothing is built yet
     out.mkdir(parents=True, exist_ok=True)
     _write_text(out / FILES["config"], cfg.to_toml_string())
     summary = {
@@ -424,6 +426,7 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
         "target": cfg.run.target,
         "seed": cfg.run.seed,
         "replicas": cfg.run.replicas,
+        "workers": cfg.run.workers,
         "duration": cfg.run.duration,
         "steps": cfg.steps(cfg.run.duration, "run.duration"),
         "dt": cfg.circuit.dt,
@@ -458,7 +461,8 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
     t_start = time.perf_counter()
     progress = _Progress(not quiet, total, done, dt, stream)
     what = "resuming" if done else "training"
-    progress.message(f"brian-effplast: {what} {cfg.task} ({cfg.run.replicas} replica(s), seed {model.seed}, "
+    spread = f" in {cfg.run.workers} processes" if cfg.run.workers > 1 else ""
+    progress.message(f"brian-effplast: {what} {cfg.task} ({cfg.run.replicas} replica(s){spread}, seed {model.seed}, "
                      f"target {cfg.run.target}) from t = {done * dt:g} to {total * dt:g} time units "
                      f"-> {run_dir}")
     try:
@@ -496,6 +500,8 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
             progress.chunk_done(done)
     finally:
         progress.close()
+        if hasattr(model, "close"):  # a ReplicaPool's processes
+            model.close()
     # complete (also reached when a run was killed after its last checkpoint)
     W, C, b, D = (np.asarray(model.state[k]) for k in ("W", "C", "b", "D"))
     _write_npz(Path(run_dir) / FILES["parameters"], W=W, C=C, b=b, D=D)
@@ -547,6 +553,17 @@ def read_run(run_dir, need_checkpoint=True):
     return cfg, summary, ckpt
 
 
+def _trainer(cfg, ckpt=None):
+    """What trains: a PlasticCircuit, or a ReplicaPool when run.workers > 1."""
+    kwargs = {} if ckpt is None else dict(state={k: ckpt[k] for k in STATE_KEYS}, t=float(ckpt["t"]),
+                                          seed=int(ckpt["seed"]))
+    if cfg.run.workers > 1:
+        from .parallel import ReplicaPool
+        return ReplicaPool(cfg, cfg.run.workers, **kwargs)
+    from .model import PlasticCircuit
+    return PlasticCircuit(cfg, **kwargs)
+
+
 def _model_from(cfg, ckpt, **kwargs):
     from .model import PlasticCircuit
     state = {k: ckpt[k] for k in STATE_KEYS}
@@ -568,7 +585,7 @@ def resume(out_dir, *, quiet=False, stream=None):
         raise RunError(f"{run_dir} diverged ({d.get('what', '?')}); resuming would diverge again: "
                        "change the configuration and train a new run")
     try:
-        model = _model_from(cfg, ckpt)
+        model = _trainer(cfg, ckpt)
     except ValueError as exc:
         raise RunError(f"{run_dir / FILES['checkpoint']}: {exc}") from exc
     total = cfg.steps(cfg.run.duration, "run.duration")

@@ -556,3 +556,37 @@ def test_cache_command_lists_and_clears_unused_projects(tmp_path, monkeypatch, c
         out = capsys.readouterr().out
         assert "deleted 1 project(s)" in out and "kept 1 in use" in out
         assert not (base / "aaaa-0").exists() and (base / "bbbb-0" / "main").is_file()
+
+
+def test_workers_spread_replicas_over_processes(tmp_path):
+    """run.workers = 2: each block of replicas equals a single-process run of those replicas with
+    the block's noise seed, and a resumed run continues exactly."""
+    from brian_effplast import PlasticCircuit
+    from brian_effplast.parallel import block_seed, blocks
+    model = write_model(tmp_path / "m.toml", SMALL["estimation"])  # numpy, 30 time units, checkpoints of 10
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run_cli("train", model, "--out", a, "--seed", 5, "--replicas", 3, "--workers", 2, "--quiet") == 0
+    cfg = Config.from_toml(a / "config.toml")
+    assert cfg.run.workers == 2 and json.loads((a / "summary.json").read_text())["workers"] == 2
+    got = load_npz(a / "checkpoint.npz")
+    initial = PlasticCircuit(cfg.replace(**{"run.workers": 1})).state
+    idx_blocks = blocks(3, 2)
+    assert [list(i) for i in idx_blocks] == [[0, 1], [2]]
+    for k, idx in enumerate(idx_blocks):
+        alone = PlasticCircuit(cfg.replace(**{"run.replicas": len(idx), "run.workers": 1}),
+                               state={key: v[idx] for key, v in initial.items()}, seed=block_seed(5, k))
+        curve = np.concatenate([alone.run(10.0)["curve"] for _ in range(3)], axis=1)
+        for key in ("W", "C", "b", "D", "r", "W_bar"):
+            np.testing.assert_array_equal(got[key][idx], alone.state[key], err_msg=f"{key}, block {k}")
+        np.testing.assert_array_equal(got["curve"][idx], curve)
+    assert block_seed(5, 1) != 5
+    # stopped after 20 of 30 time units, then resumed: the same as the uninterrupted run
+    assert run_cli("train", model, "--out", b, "--seed", 5, "--replicas", 3, "--workers", 2,
+                   "--duration", 20, "--quiet") == 0
+    (b / "config.toml").write_text((b / "config.toml").read_text().replace("duration = 20.0", "duration = 30.0"))
+    summary = json.loads((b / "summary.json").read_text())
+    (b / "summary.json").write_text(json.dumps(dict(summary, status="running", duration=30.0)))
+    assert run_cli("resume", b, "--quiet") == 0
+    resumed = load_npz(b / "checkpoint.npz")
+    for key in ("W", "C", "b", "D", "r", "curve"):
+        np.testing.assert_array_equal(resumed[key], got[key], err_msg=key)
