@@ -667,7 +667,8 @@ def test_model(model, angles=None, hold=None, target=None):
     theta = test_angles(int(K))
     state = {k: np.repeat(np.asarray(model.state[k]), K, axis=0) for k in STATE_KEYS}
     state["theta"] = np.tile(theta, R)  # replica r, angle k -> r*K + k
-    tcfg = cfg.replace(**{"stimulus.sigma_s": 0.0, "run.replicas": R * int(K)})
+    # no trial resets in the test: it starts from the model's current state
+    tcfg = cfg.replace(**{"stimulus.sigma_s": 0.0, "run.replicas": R * int(K), "run.trial": 0.0, "run.workers": 1})
     tester = PlasticCircuit(tcfg, task=model.task, fi_curve=model.fi_curve, state=state, t=model.t,
                             seed=model.seed, target=target or model.target)
     rec = tester.run(n_hold * dt, plastic=False, record=("r", "y"), record_every=every)

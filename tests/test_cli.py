@@ -182,6 +182,15 @@ def test_test_model_in_memory_equals_the_run_directory_test(trained):
     np.testing.assert_array_equal(model.state["r"], runs.load(d).state["r"])  # the model is not changed
 
 
+def test_test_model_starts_from_the_current_state_even_with_trials(trained):
+    from brian_effplast import PlasticCircuit
+    model = runs.load(trained["estimation"])  # t = 30: a trial start for run.trial = 15
+    with_trials = PlasticCircuit(model.config.replace(**{"run.trial": 15.0}), state=model.state, t=model.t,
+                                 seed=model.seed)
+    a, b = runs.test_model(model, angles=2, hold=15.0), runs.test_model(with_trials, angles=2, hold=15.0)
+    np.testing.assert_array_equal(a["rates"], b["rates"])  # no reset of the rates to r_init
+
+
 def test_info_command(trained, capsys):
     assert run_cli("info", trained["classification"]) == 0
     out = capsys.readouterr().out
