@@ -1,0 +1,56 @@
+"""`brian-effplast figures` end to end, at a toy size (numpy target, about a minute).
+
+The real run (4 replicas x 260000 time units, ~45 min) is documented in
+docs/reproduction.md; this checks that the whole pipeline (7 experiments in 2
+worker processes, 3 test stages each, every panel, figures.json, reuse of
+complete runs) works with the current library.
+"""
+
+import json
+
+import pytest
+
+from brian_effplast import cli
+from brian_effplast.figures import EXPERIMENTS, STAGES
+
+PANELS = ["fig1b", "fig1c", "fig1d", "fig1e", "fig1f", "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b",
+          "fig3c", "fig3d", "figS1a", "figS1b", "figS1c", "figS1d", "figS1e", "figS1f", "figS1g"]
+TOY = dict(replicas=2, duration=250.0, angles=4, hold=20.0)  # snapshot at 50 (> the transient of 40)
+
+
+@pytest.fixture(scope="module")
+def toy_figures(tmp_path_factory):
+    from brian_effplast.figures import make_figures
+    out = tmp_path_factory.mktemp("figures")
+    numbers = make_figures(out, target="numpy", workers=2, log=lambda *a: None, **TOY)
+    return out, numbers
+
+
+def test_every_panel_and_stage_is_written(toy_figures):
+    out, numbers = toy_figures
+    for panel in PANELS:
+        for ext in ("png", "pdf"):
+            assert (out / "figures" / f"{panel}.{ext}").stat().st_size > 1000, (panel, ext)
+    assert (out / "figures" / "overview.png").is_file()
+    saved = json.loads((out / "figures.json").read_text())
+    described = set(PANELS) - {"figS1a", "figS1b"}  # the tuning-curve maps carry no numbers
+    assert described <= set(saved["panels"]) and saved["settings"]["duration"] == TOY["duration"]
+    for name in EXPERIMENTS:
+        for stage in STAGES:
+            summary = json.loads((out / "runs" / name / stage / "summary.json").read_text())
+            assert summary["status"] == "complete" and (out / "runs" / name / stage / "test.npz").is_file()
+        assert summary["t"] == TOY["duration"] and summary["replicas"] == TOY["replicas"]
+    d = numbers["panels"]["fig2d"]
+    assert [d[s]["t"] for s in STAGES] == [0.0, 50.0, TOY["duration"]]
+
+
+def test_a_second_run_reuses_the_experiments(toy_figures, capsys):
+    from brian_effplast.figures import make_figures
+    out, first = toy_figures
+    before = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("checkpoint.npz")}
+    again = make_figures(out, target="numpy", workers=1, log=lambda *a: None, **TOY)
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("checkpoint.npz")} == before
+    assert again["panels"]["fig2d"] == first["panels"]["fig2d"]
+    # other settings in the same folder: refused, nothing touched
+    assert cli.main(["figures", "--out", str(out), "--replicas", "3", "--duration", "250", "--target", "numpy"]) == 2
+    assert "2 replica(s) x 250 time units, not 3 x 250" in capsys.readouterr().err
