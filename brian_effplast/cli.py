@@ -12,17 +12,21 @@
 
 Exit status: 0 success, 2 bad input (one line ``brian-effplast: error: ...``
 per problem, nothing written), 1 training diverged or failed, 130
-interrupted (resume with ``brian-effplast resume DIR``).
+interrupted by SIGINT (Ctrl-C), 143 by SIGTERM (a training keeps its last
+checkpoint; continue it with ``brian-effplast resume DIR``). An interrupt
+stops the simulation at once; a second one while stopping changes nothing.
 """
 
 import argparse
 import os
+import signal
 import sys
 import tomllib
 import warnings
 from pathlib import Path
 
 from .config import TARGETS, Config, ConfigError
+from .errors import Diverged, Interrupted, RunError
 
 PROG = "brian-effplast"
 #: Duration of the demo training, time units (learns clearly in ~1 min on cpp_standalone).
@@ -58,8 +62,8 @@ def _parse_set(items):
         text = text.strip()
         try:
             value = tomllib.loads(f"v = {text}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = text  # a bare word: a string (e.g. run.target=numpy)
+        except (tomllib.TOMLDecodeError, ValueError, RecursionError):
+            value = text  # a bare word: a string (e.g. run.target=numpy); else validation names it
         out[key] = value
     return out
 
@@ -69,7 +73,7 @@ def _apply_set(cfg, sets):
         return cfg
     d = cfg.to_dict()
     for path, value in sets.items():
-        if path == "task":
+        if path == "task" or path.startswith("task."):
             raise UsageError("argument --set: task cannot be changed with --set (use another model file)")
         section, key = path.split(".", 1)
         if not isinstance(d.get(section), dict):
@@ -113,6 +117,9 @@ def _parser():
 
     r = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     r.add_argument("run_dir", metavar="DIR")
+    r.add_argument("--accept-config-change", action="store_true",
+                   help="continue although config.toml was edited since the run started "
+                   "(the change is recorded in summary.json)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
 
     i = sub.add_parser("info", help="describe a run directory")
@@ -154,6 +161,20 @@ def _quiet_brian():
         brian2.prefs.logging.file_log = False
     except Exception:  # pragma: no cover
         pass
+    # after importing Brian2, whose own SIGINT handler would let a run end
+    # early and return partial results
+    _stop_on_signals()
+
+
+def _stop_on_signals():
+    """SIGINT and SIGTERM raise :class:`Interrupted` once; later ones are ignored
+    (the run is stopping already: a second Ctrl-C changes nothing)."""
+    def handler(signum, frame):
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_IGN)
+        raise Interrupted(signum)
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, handler)
 
 
 def _print_trained(summary, out, quiet):
@@ -207,7 +228,7 @@ def _cmd_test(args):
 def _cmd_resume(args):
     from . import runs
     _quiet_brian()
-    summary = runs.resume(args.run_dir, quiet=args.quiet)
+    summary = runs.resume(args.run_dir, accept_config_change=args.accept_config_change, quiet=args.quiet)
     if summary.get("already_complete"):
         if not args.quiet:
             print(f"{PROG}: {args.run_dir} is already complete ({summary['t']:g} of "
@@ -277,6 +298,11 @@ COMMANDS = {"train": _cmd_train, "test": _cmd_test, "resume": _cmd_resume, "info
             "cache": _cmd_cache}
 
 
+#: What an interrupt leaves, by command (training commands say it themselves).
+_INTERRUPTED = {"test": "no test file was written",
+                "figures": "finished stages are kept: run the same command again to continue them"}
+
+
 def _error(message):
     for line in str(message).splitlines() or [""]:
         print(f"{PROG}: error: {line}", file=sys.stderr)
@@ -284,20 +310,37 @@ def _error(message):
 
 def main(argv=None):
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    from . import runs  # noqa: F401  (cheap enough: imports numpy, not brian2)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(argv)
+    finally:  # main() may be called in a process that has its own handlers
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+
+
+def _main(argv):
+    command = None
     try:
         args = _parser().parse_args(argv)
+        command = args.command
         return COMMANDS[args.command](args)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    except KeyboardInterrupt:
-        sys.stderr.write("\n")
-        _error("interrupted; continue a training with 'brian-effplast resume DIR'")
-        return 130
-    except runs.Diverged as exc:
+    except KeyboardInterrupt as exc:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_IGN)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = signal.Signals(signum).name
+        if getattr(exc, "run_dir", None) is not None:
+            _error(f"interrupted ({name}): kept the checkpoint at t = {exc.t:g} time units; "
+                   f"continue with: {PROG} resume {exc.run_dir}")
+        else:
+            _error(f"interrupted ({name}); " + _INTERRUPTED.get(command, "nothing unfinished was saved"))
+        return 128 + signum
+    except Diverged as exc:
         _error(exc)
         return 1
-    except (UsageError, ConfigError, runs.RunError) as exc:
+    except (UsageError, ConfigError, RunError) as exc:
         _error(exc)
         return 2
     except (ValueError, OSError) as exc:

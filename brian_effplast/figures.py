@@ -504,8 +504,6 @@ def _check_reuse(root, R, T, K):
 def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp_standalone",
                  workers=None, angles=None, hold=None, log=print):
     """Run (or reuse) the experiments and draw every panel; returns figures.json's dict."""
-    from concurrent.futures import ProcessPoolExecutor
-    import multiprocessing as mp
     base = dict(QUICK if quick else DEFAULTS)
     for k, v in (("replicas", replicas), ("duration", duration), ("angles", angles), ("hold", hold)):
         if v is not None:
@@ -531,13 +529,14 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
             timings[name] = tm
             log(f"  {name}: done in {tm['total']:.0f} s")
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
-            futs = {ex.submit(run_experiment, *a): a[0] for a in args}
-            from concurrent.futures import as_completed
-            for f in as_completed(futs):
-                name, tm = f.result()
-                timings[name] = tm
-                log(f"  {name}: done in {tm['total']:.0f} s ({time.perf_counter() - t_start:.0f} s elapsed)")
+        from .parallel import WorkerPool
+
+        def done(i, result):
+            name, tm = result
+            timings[name] = tm
+            log(f"  {name}: done in {tm['total']:.0f} s ({time.perf_counter() - t_start:.0f} s elapsed)")
+        with WorkerPool(workers) as pool:
+            pool.run([(run_experiment, a) for a in args], done=done)
     t_sim = time.perf_counter() - t_start
     t1 = time.perf_counter()
     data = _load_all(root)

@@ -20,6 +20,7 @@ see ``docs/model.md``)::
 Nine code objects per step, whatever the task and ``R``.
 """
 
+import signal
 import time
 
 import numpy as np
@@ -27,7 +28,8 @@ import brian2
 from brian2 import Clock, Network, NeuronGroup, StateMonitor, ms
 
 from .circuit import RecurrentPopulation
-from .config import Config
+from .config import Config, check_resources
+from .errors import Interrupted
 from .nonlinearity import Softplus, check_fi_curve
 from . import __version__
 from ._groups import drop_idle_state_updater, skip_group_calls
@@ -158,6 +160,7 @@ class PlasticCircuit:
         config = config.replace(**overrides) if overrides else config
         if config.run.seed is None:
             config = config.replace(**{"run.seed": int(np.random.SeedSequence().entropy % 2**32)})
+        check_resources(config)  # a model that cannot fit in memory is refused before allocating
         self.config = config
         self.task = get_task(task if task is not None else config.task)
         check_task(self.task)
@@ -441,6 +444,10 @@ class PlasticCircuit:
         skip_group_calls(objs.values())
         start = time.perf_counter()
         net.run(steps * self.dt * self.tau, report=report, namespace={}, profile=profile)
+        done = int(round(float(net.t / (self.dt * self.tau))))
+        if done < steps:  # Brian2's Ctrl-C handler ends a run early; never keep a partial run
+            self._bind(None)
+            raise Interrupted(signal.SIGINT, f"the simulation stopped after {done} of {steps} steps")
         out = self._collect(mons, steps, bin_steps)
         out["loop_seconds"] = time.perf_counter() - start
         if profile:

@@ -11,11 +11,135 @@ on ``workers`` (``run.workers``, kept in the run's configuration).
 """
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing.connection
+import os
+import signal
 
 import numpy as np
 
-__all__ = ["ReplicaPool", "block_seed", "blocks"]
+from .lifetime import exit_with
+
+__all__ = ["ReplicaPool", "WorkerPool", "block_seed", "blocks"]
+
+
+def _serve(conn, parent):
+    """A worker's loop: run ``(function, args)`` jobs until told to stop."""
+    exit_with(parent)  # never outlive the parent, however it ends
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt does
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        function, args = job
+        try:
+            result = ("ok", function(*args))
+        except Exception as exc:
+            result = ("error", exc)
+        try:
+            conn.send(result)
+        except Exception:  # an exception that cannot be pickled
+            conn.send(("error", RuntimeError(f"{type(result[1]).__name__}: {result[1]}")))
+
+
+class WorkerPool:
+    """
+    WorkerPool(workers)
+
+    ``workers`` spawned worker processes that run functions. Unlike
+    `concurrent.futures.ProcessPoolExecutor`, stopping it early (an interrupt,
+    an error) *kills* the workers at once instead of waiting for the jobs in
+    progress, and a worker whose parent dies, even by SIGKILL, ends too
+    (:func:`~brian_effplast.lifetime.exit_with`), taking its compiler or
+    simulation binary with it. Use as a context manager.
+    """
+
+    def __init__(self, workers):
+        ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no Brian2 device state inherited
+        self._workers = []
+        for _ in range(workers):
+            parent, child = ctx.Pipe()
+            process = ctx.Process(target=_serve, args=(child, os.getpid()), daemon=True)
+            process.start()
+            child.close()
+            self._workers.append((process, parent))
+
+    def __len__(self):
+        return len(self._workers)
+
+    def run(self, jobs, pinned=False, done=None):
+        """Run ``jobs`` (a list of ``(function, args)``) and return their results in order.
+
+        ``pinned``: job ``i`` runs on worker ``i`` (it keeps that worker's
+        compiled project); otherwise each job goes to the next free worker.
+        ``done(i, result)`` is called as each job finishes. The first error
+        is raised once every job sent has come back; jobs not yet sent are not run.
+        """
+        if pinned and len(jobs) > len(self._workers):
+            raise ValueError(f"{len(jobs)} pinned jobs for {len(self._workers)} workers")
+        results, pending, failed = [None] * len(jobs), list(enumerate(jobs)), None
+        busy = {}  # connection -> (job index, worker index)
+        free = list(range(len(self._workers)))
+        while pending or busy:
+            while pending and free and failed is None:
+                i, job = pending.pop(0)
+                w = i if pinned else free[0]
+                free.remove(w)
+                self._workers[w][1].send(job)
+                busy[self._workers[w][1]] = (i, w)
+            if not busy:
+                break
+            for conn in multiprocessing.connection.wait(list(busy)):
+                i, w = busy.pop(conn)
+                try:
+                    status, value = conn.recv()
+                except (EOFError, OSError):
+                    process = self._workers[w][0]
+                    process.join(1)
+                    status, value = "error", RuntimeError(
+                        f"worker process {process.pid} died (exit status {process.exitcode})")
+                free.append(w)
+                if status == "error":
+                    failed = failed or value
+                else:
+                    results[i] = value
+                    if done is not None:
+                        done(i, value)
+        if failed is not None:
+            raise failed
+        return results
+
+    def close(self):
+        """Stop the workers: politely when idle, by SIGKILL after a second."""
+        for process, conn in self._workers:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        for process, conn in self._workers:
+            process.join(1)
+        self.kill()
+
+    def kill(self):
+        """Kill every worker now (their guarded compilers and binaries follow)."""
+        for process, conn in self._workers:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            conn.close()
+        self._workers = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        else:
+            self.kill()
+        return False
 
 
 def block_seed(seed, block):
@@ -58,9 +182,7 @@ class ReplicaPool:
         self.state, self.t, self.seed = whole.state, whole.t, whole.seed
         self.blocks = blocks(self.R, workers)
         self.plastic = True
-        # "spawn": fresh interpreters, so no Brian2 device state is inherited
-        ctx = multiprocessing.get_context("spawn")
-        self._executors = [ProcessPoolExecutor(1, mp_context=ctx) for _ in self.blocks]
+        self._pool = WorkerPool(len(self.blocks))
 
     def run(self, duration, plastic=None, **kwds):
         """Run every block for ``duration`` time units in parallel (see `PlasticCircuit.run`;
@@ -68,20 +190,24 @@ class ReplicaPool:
         if plastic is not None:
             self.plastic = bool(plastic)
         jobs = []
-        for b, (idx, executor) in enumerate(zip(self.blocks, self._executors)):
+        for b, idx in enumerate(self.blocks):
             cfg = self.config.replace(**{"run.replicas": len(idx), "run.workers": 1})
             state = {k: v[idx] for k, v in self.state.items()}
-            jobs.append(executor.submit(_run_block, cfg, self.task, state, self.t, block_seed(self.seed, b),
-                                        duration, self.plastic))
-        results = [job.result() for job in jobs]  # a worker's error (e.g. divergence) is raised here
+            jobs.append((_run_block, (cfg, self.task, state, self.t, block_seed(self.seed, b), duration,
+                                      self.plastic)))
+        try:
+            results = self._pool.run(jobs, pinned=True)  # a worker's error (e.g. divergence) is raised here
+        except BaseException:
+            self._pool.kill()  # an interrupt or a failed block: no block goes on running
+            raise
         self.state = {k: np.concatenate([r[0][k] for r in results]) for k in self.state}
         self.t += self.config.steps(duration, "duration") * self.config.circuit.dt
         return {"curve": np.concatenate([r[1] for r in results]),
                 "loop_seconds": max(r[2] for r in results)}
 
     def close(self):
-        for executor in self._executors:
-            executor.shutdown(cancel_futures=True)
+        """Stop the processes."""
+        self._pool.close()
 
     def __enter__(self):
         return self

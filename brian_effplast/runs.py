@@ -4,13 +4,18 @@ A *run directory* holds one training run (``R`` replicas of one
 configuration) in open formats (TOML, JSON, NumPy ``.npz``, PNG)::
 
     config.toml          the resolved configuration, including run.seed
-    summary.json         status ("running", "complete" or "diverged"), seed,
-                         target, replicas, duration, steps, wall time,
-                         objective before/after learning, versions
+    summary.json         status ("running", "interrupted", "failed",
+                         "diverged" or "complete"), seed, target,
+                         replicas, duration, steps, wall time, objective
+                         before/after learning, versions, the config's
+                         SHA-256 (config_sha256) and values (config)
     checkpoint.npz       the whole model state at the last checkpoint
                          (theta, r, W, C, b, D, W_bar, C_bar, r_bar,
-                         replica first) + t (time units), seed, steps and
-                         the learning curve so far
+                         replica first) + t (time units), seed, steps,
+                         the learning curve so far and the SHA-256 of
+                         all of these (sha256)
+    checkpoint.prev.npz  the checkpoint before it (the fallback when the
+                         newest is damaged)
     parameters.npz       final W (R, N, N), C (R, N, N_s), b (R, N),
                          D (R, n_out, N)  [written when complete]
     learning_curve.npz   curve (R, bins): mean reward per bin of
@@ -21,7 +26,13 @@ configuration) in open formats (TOML, JSON, NumPy ``.npz``, PNG)::
 
 Every file is written atomically (temporary file in the same directory,
 ``fsync``, ``os.replace``), so a run killed at any moment leaves the
-previous version of each file intact.
+previous version of each file intact. A checkpoint that fails its checksum
+(or cannot be read) is named, and :func:`resume` falls back to the
+previous one. A run stopped by a signal records status "interrupted" and
+keeps its last checkpoint; a chunk that did not simulate every step is
+never saved (:class:`~brian_effplast.errors.Interrupted`). The
+configuration may not change under a run: :func:`resume` refuses an
+edited ``config.toml`` unless told to record the change.
 
 Training is split into chunks at multiples of ``run.checkpoint_every``
 (one chunk if 0); the model state is saved after every chunk. Because
@@ -32,21 +43,27 @@ target).
 """
 
 import datetime
+import hashlib
 import json
 import math
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .config import Config, ConfigError, SEED_MAX
+from .config import Config, ConfigError, SEED_MAX, check_resources
+from .errors import Diverged, Interrupted, RunError
 
 __all__ = ["train", "resume", "test", "test_model", "test_angles", "test_scores", "objectives", "load", "info",
            "read_run", "resolve_config",
-           "RunError", "Diverged", "SETTLE", "DIVERGENCE_LIMITS", "FILES"]
+           "read_checkpoint", "RunError", "Diverged", "Interrupted", "SETTLE", "DIVERGENCE_LIMITS", "FILES",
+           "STATUSES"]
 
 #: Time units dropped at the start of each test angle (the circuit settles).
 SETTLE = 10.0
@@ -57,6 +74,7 @@ FILES = {
     "config": "config.toml",
     "summary": "summary.json",
     "checkpoint": "checkpoint.npz",
+    "previous_checkpoint": "checkpoint.prev.npz",
     "parameters": "parameters.npz",
     "curve": "learning_curve.npz",
     "curve_png": "learning_curve.png",
@@ -65,22 +83,9 @@ FILES = {
     "outputs_png": "outputs.png",
 }
 STATE_KEYS = ("theta", "r", "W", "C", "b", "D", "W_bar", "C_bar", "r_bar")
-
-
-class RunError(ValueError):
-    """A request that cannot be carried out (bad directory, bad argument)."""
-
-
-class Diverged(RuntimeError):
-    """Training diverged; the run directory keeps the last good checkpoint.
-
-    Attributes: ``run_dir`` (Path), ``summary`` (dict, as in summary.json).
-    """
-
-    def __init__(self, message, run_dir, summary):
-        super().__init__(message)
-        self.run_dir = Path(run_dir)
-        self.summary = summary
+CHECKPOINT_KEYS = STATE_KEYS + ("t", "seed", "steps", "curve")
+#: summary.json's status: a run that is not "complete" or "diverged" can be resumed.
+STATUSES = ("running", "interrupted", "failed", "diverged", "complete")
 
 
 # ---------------------------------------------------------------------------
@@ -109,9 +114,10 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def atomic_write(path, write):
+def atomic_write(path, write, before_replace=None):
     """Write ``path`` atomically: ``write(fh)`` fills a binary temporary file
-    in the same directory, which is fsynced and renamed over ``path``."""
+    in the same directory, which is fsynced and renamed over ``path``
+    (``before_replace()``, if given, runs just before the rename)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -123,6 +129,8 @@ def atomic_write(path, write):
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -200,6 +208,7 @@ def resolve_config(config, *, duration=None, seed=None, target=None, replicas=No
     if cfg.run.seed is None:
         cfg = cfg.replace(**{"run.seed": draw_seed()})
     _check_chunking(cfg)
+    check_resources(cfg)  # refuses a model that cannot fit in memory
     return cfg
 
 
@@ -363,10 +372,104 @@ def _check_divergence(state):
     return None
 
 
+def _checksum(arrays):
+    """SHA-256 of named arrays: names, dtypes, shapes and bytes, in name order."""
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _write_checkpoint(run_dir, model, steps, curve):
+    """The newest checkpoint; the one it replaces becomes checkpoint.prev.npz."""
     arrays = {k: np.asarray(model.state[k]) for k in STATE_KEYS}
-    _write_npz(Path(run_dir) / FILES["checkpoint"], **arrays, t=np.float64(model.t),
-               steps=np.int64(steps), seed=np.int64(model.seed), curve=np.asarray(curve, dtype=float))
+    arrays.update(t=np.float64(model.t), steps=np.int64(steps), seed=np.int64(model.seed),
+                  curve=np.asarray(curve, dtype=float))
+    arrays["sha256"] = np.str_(_checksum(arrays))
+    path, prev = Path(run_dir) / FILES["checkpoint"], Path(run_dir) / FILES["previous_checkpoint"]
+
+    def keep_previous():
+        if path.is_file():
+            os.replace(path, prev)
+    atomic_write(path, lambda fh: np.savez(fh, **arrays), before_replace=keep_previous)
+
+
+class Checkpoint(dict):
+    """The arrays of a checkpoint file (:data:`CHECKPOINT_KEYS`), with
+    ``path`` (the file read) and ``fallback`` (why the newest checkpoint was
+    not used, or None)."""
+
+    path = None
+    fallback = None
+
+
+def read_checkpoint(path):
+    """The arrays of checkpoint file ``path``, checked against its checksum.
+
+    Raises :class:`RunError` naming the file and what is wrong with it
+    (missing, unreadable, truncated, missing arrays, checksum mismatch).
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ckpt = Checkpoint({k: z[k] for k in z.files})
+    except FileNotFoundError:
+        raise RunError(f"{path}: no such checkpoint") from None
+    except Exception as exc:  # truncated or corrupted zip, bad header, bad CRC...
+        raise RunError(f"{path}: damaged checkpoint: cannot read it ({type(exc).__name__}: {exc})") from None
+    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+    if missing:
+        raise RunError(f"{path}: damaged checkpoint: arrays {', '.join(missing)} are missing")
+    stored = str(ckpt.pop("sha256", ""))
+    if stored and stored != _checksum(ckpt):  # (checkpoints of version 0.1.0 have no checksum)
+        raise RunError(f"{path}: damaged checkpoint: its contents do not match its SHA-256 checksum")
+    ckpt.path = path
+    return ckpt
+
+
+def _read_checkpoints(run_dir):
+    """The newest readable checkpoint of a run directory (see :func:`read_run`)."""
+    newest, prev = run_dir / FILES["checkpoint"], run_dir / FILES["previous_checkpoint"]
+    try:
+        return read_checkpoint(newest)
+    except RunError as exc:
+        problem = str(exc)
+    if not prev.is_file():
+        raise RunError(problem + " (and there is no previous checkpoint to fall back to)")
+    try:
+        ckpt = read_checkpoint(prev)
+    except RunError as exc:
+        raise RunError(f"{problem}; the previous checkpoint is no better: {exc}") from None
+    ckpt.fallback = f"{problem}; using the previous checkpoint {prev.name} (t = {float(ckpt['t']):g})"
+    return ckpt
+
+
+def _config_record(cfg, text):
+    """What summary.json keeps of the configuration, to detect edits."""
+    return {"config_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "config": cfg.to_dict()}
+
+
+def _config_edits(run_dir, cfg, summary):
+    """``{"section.key": [value at the start, value now]}`` when config.toml
+    was edited since the summary recorded it (None if not)."""
+    text = (run_dir / FILES["config"]).read_text(encoding="utf-8")
+    recorded = summary.get("config_sha256")
+    if recorded is None or recorded == _config_record(cfg, text)["config_sha256"]:
+        return None
+    old, new = summary.get("config") or {}, cfg.to_dict()
+    changes = {}
+    for section, values in new.items():
+        if not isinstance(values, dict):
+            if old.get(section) != values:
+                changes[section] = [old.get(section), values]
+            continue
+        for key, value in values.items():
+            before = (old.get(section) or {}).get(key)
+            if before != value:
+                changes[f"{section}.{key}"] = [before, value]
+    return changes or {"config.toml": ["(as recorded)", "(edited: same values, different text)"]}
 
 
 def _write_curve(run_dir, cfg, curve):
@@ -418,8 +521,10 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
     out = Path(out_dir)
     _check_new_dir(out)
     model = _trainer(cfg)  # draws the initial state; nothing is built yet
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    _write_text(out / FILES["config"], cfg.to_toml_string())
+    text = cfg.to_toml_string()
+    _write_text(out / FILES["config"], text)
     summary = {
         "status": "running",
         "task": cfg.task,
@@ -443,13 +548,34 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
         "updated": _now(),
         "sessions": 1,
         "versions": _versions(),
+        **_config_record(cfg, text),
     }
     if cfg.task == "estimation":
         summary["mse_initial"] = summary["mse_final"] = None
     curve = np.zeros((cfg.run.replicas, 0))
-    _write_checkpoint(out, model, 0, curve)
-    _write_json(out / FILES["summary"], summary)
-    return _continue(out, cfg, model, curve, summary, quiet=quiet, stream=stream)
+    try:
+        _write_checkpoint(out, model, 0, curve)
+        _write_json(out / FILES["summary"], summary)
+        return _continue(out, cfg, model, curve, summary, quiet=quiet, stream=stream)
+    except (Exception, KeyboardInterrupt) as exc:
+        if isinstance(exc, (Diverged, KeyboardInterrupt)) or _checkpoint_steps(out) > 0:
+            raise  # the run directory holds something to resume or to look at
+        # failed before the first chunk was saved (e.g. the compiler or the disk):
+        # nothing to keep, and the same command can simply be run again
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        else:
+            for child in out.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        raise
+
+
+def _checkpoint_steps(run_dir):
+    """Steps saved in the run directory's checkpoints (0 if none can be read)."""
+    try:
+        return int(_read_checkpoints(Path(run_dir))["steps"])
+    except RunError:
+        return 0
 
 
 def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
@@ -460,6 +586,8 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
     wall_before = float(summary.get("wall_seconds", 0.0))
     t_start = time.perf_counter()
     progress = _Progress(not quiet, total, done, dt, stream)
+    for warning in check_resources(cfg):  # a run that would take days
+        (sys.stderr if stream is None else stream).write(f"brian-effplast: warning: {warning}\n")
     what = "resuming" if done else "training"
     spread = f" in {cfg.run.workers} processes" if cfg.run.workers > 1 else ""
     progress.message(f"brian-effplast: {what} {cfg.task} ({cfg.run.replicas} replica(s){spread}, seed {model.seed}, "
@@ -491,13 +619,32 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
                                f"({reason}); the last good checkpoint (t = {done * dt:g}) is kept in "
                                f"{run_dir}", run_dir, summary)
             curve = np.concatenate([curve, out["curve"]], axis=1)
+            _write_checkpoint(run_dir, model, end, curve)
             done = end
-            _write_checkpoint(run_dir, model, done, curve)
             summary.update(t=done * dt, steps_done=done, updated=_now(),
                            wall_seconds=wall_before + time.perf_counter() - t_start)
             if done < total:
                 _write_json(Path(run_dir) / FILES["summary"], summary)
             progress.chunk_done(done)
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        progress.close()
+        kept = _checkpoint_steps(run_dir) * dt
+        summary.update(status="interrupted", t=kept, steps_done=int(round(kept / dt)), updated=_now(),
+                       wall_seconds=wall_before + time.perf_counter() - t_start,
+                       interrupted={"signal": signal.Signals(signum).name, "at_checkpoint": kept})
+        _write_json(Path(run_dir) / FILES["summary"], summary)
+        raise Interrupted(signum, f"training interrupted by {signal.Signals(signum).name}; the last checkpoint "
+                          f"(t = {kept:g} of {total * dt:g} time units) is kept in {run_dir}",
+                          run_dir=run_dir, t=kept) from None
+    except Diverged:
+        raise
+    except Exception as exc:
+        summary.update(status="failed", updated=_now(), wall_seconds=wall_before + time.perf_counter() - t_start,
+                       failed={"error": f"{type(exc).__name__}: {exc}"[:2000],
+                               "at_checkpoint": _checkpoint_steps(run_dir) * dt})
+        _write_json(Path(run_dir) / FILES["summary"], summary)
+        raise
     finally:
         progress.close()
         if hasattr(model, "close"):  # a ReplicaPool's processes
@@ -518,13 +665,19 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
 # ---------------------------------------------------------------------------
 
 def read_run(run_dir, need_checkpoint=True):
-    """``(config, summary, checkpoint)`` of a run directory (checkpoint a dict
-    of arrays, or None); :class:`RunError` if it is not a valid run."""
+    """``(config, summary, checkpoint)`` of a run directory.
+
+    ``checkpoint`` is a :class:`Checkpoint` (a dict of arrays): the newest
+    one that passes its checksum, falling back to ``checkpoint.prev.npz``
+    when the newest is damaged (``checkpoint.fallback`` says so). Raises
+    :class:`RunError` if it is not a valid run or no checkpoint can be read;
+    with ``need_checkpoint=False`` the checkpoint is None then.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir} is not a directory (expected a run directory written by "
                        "'brian-effplast train')")
-    for key in ("config", "summary") + (("checkpoint",) if need_checkpoint else ()):
+    for key in ("config", "summary"):
         if not (run_dir / FILES[key]).is_file():
             raise RunError(f"{run_dir} is not a brian-effplast run directory: {FILES[key]} is missing")
     cfg = Config.from_toml(run_dir / FILES["config"])
@@ -532,21 +685,18 @@ def read_run(run_dir, need_checkpoint=True):
         summary = json.loads((run_dir / FILES["summary"]).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RunError(f"{run_dir / FILES['summary']}: cannot read: {exc}") from exc
-    if not isinstance(summary, dict) or summary.get("status") not in ("running", "complete", "diverged"):
+    if not isinstance(summary, dict) or summary.get("status") not in STATUSES:
         raise RunError(f"{run_dir / FILES['summary']}: not a run summary (no valid 'status')")
     if cfg.run.seed is None:
         raise RunError(f"{run_dir / FILES['config']}: run.seed is missing (not a resolved run configuration)")
-    ckpt = None
-    path = run_dir / FILES["checkpoint"]
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                ckpt = {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError) as exc:
-            raise RunError(f"{path}: cannot read the checkpoint: {exc}") from exc
-        missing = [k for k in STATE_KEYS + ("t", "seed", "steps", "curve") if k not in ckpt]
-        if missing:
-            raise RunError(f"{path}: not a checkpoint (missing {', '.join(missing)})")
+    try:
+        ckpt = _read_checkpoints(run_dir)
+    except RunError:
+        if need_checkpoint:
+            raise
+        ckpt = None
+    if ckpt is not None:
+        path = ckpt.path
         if int(ckpt["seed"]) != cfg.run.seed:
             raise RunError(f"{path}: seed {int(ckpt['seed'])} does not match run.seed = {cfg.run.seed} "
                            f"in {FILES['config']}")
@@ -570,24 +720,31 @@ def _model_from(cfg, ckpt, **kwargs):
     return PlasticCircuit(cfg, state=state, t=float(ckpt["t"]), seed=int(ckpt["seed"]), **kwargs)
 
 
-def resume(out_dir, *, quiet=False, stream=None):
-    """Continue an interrupted run from its last checkpoint.
+def resume(out_dir, *, accept_config_change=False, quiet=False, stream=None):
+    """Continue an interrupted, killed or failed run from its last good checkpoint.
 
     Returns the summary; a complete run is returned unchanged (its summary
-    gets ``"already_complete": True`` in the returned dict only).
+    gets ``"already_complete": True`` in the returned dict only). A damaged
+    newest checkpoint is set aside as ``checkpoint.damaged.npz`` and the run
+    continues from the previous one (said on ``stream``). A ``config.toml``
+    edited since the run started is refused with what changed, unless
+    ``accept_config_change``: then the change is recorded in the summary
+    (``config_changes``) and the run continues with the new values.
     """
     run_dir = Path(out_dir)
     cfg, summary, ckpt = read_run(run_dir)
     if summary["status"] == "complete":
         return dict(summary, already_complete=True)
+    edits = _config_edits(run_dir, cfg, summary)
+    if edits and not accept_config_change:
+        listed = "; ".join(f"{k}: {_show(v[0])} -> {_show(v[1])}" for k, v in edits.items())
+        raise RunError(f"{run_dir / FILES['config']} was edited after the run started ({listed}): resuming "
+                       "would mix two configurations in one run. Undo the edit, train a new run, or resume "
+                       "with --accept-config-change (Python: accept_config_change=True) to record the change")
     if summary["status"] == "diverged":
         d = summary.get("diverged", {})
         raise RunError(f"{run_dir} diverged ({d.get('what', '?')}); resuming would diverge again: "
                        "change the configuration and train a new run")
-    try:
-        model = _trainer(cfg, ckpt)
-    except ValueError as exc:
-        raise RunError(f"{run_dir / FILES['checkpoint']}: {exc}") from exc
     total = cfg.steps(cfg.run.duration, "run.duration")
     steps = int(ckpt["steps"])
     if not 0 <= steps <= total or abs(steps * cfg.circuit.dt - float(ckpt["t"])) > 1e-6 * max(1.0, steps):
@@ -598,10 +755,32 @@ def resume(out_dir, *, quiet=False, stream=None):
     if curve.shape != (cfg.run.replicas, bins):
         raise RunError(f"{run_dir / FILES['checkpoint']}: learning curve has shape {curve.shape}, "
                        f"expected {(cfg.run.replicas, bins)}")
-    summary.update(status="running", sessions=int(summary.get("sessions", 1)) + 1, updated=_now(),
-                   versions=_versions())
+    try:
+        model = _trainer(cfg, ckpt)
+    except ValueError as exc:
+        raise RunError(f"{ckpt.path}: {exc}") from exc
+    if ckpt.fallback:
+        if (run_dir / FILES["checkpoint"]).exists():
+            os.replace(run_dir / FILES["checkpoint"], run_dir / "checkpoint.damaged.npz")
+        os.replace(ckpt.path, run_dir / FILES["checkpoint"])
+        summary.setdefault("checkpoint_fallbacks", []).append({"at": _now(), "reason": ckpt.fallback})
+        if not quiet:
+            (sys.stderr if stream is None else stream).write(
+                f"brian-effplast: warning: {ckpt.fallback}; the damaged file is kept as checkpoint.damaged.npz\n")
+    if edits:
+        text = (run_dir / FILES["config"]).read_text(encoding="utf-8")
+        summary.setdefault("config_changes", []).append({"at": _now(), "t": float(ckpt["t"]), "changes": edits})
+        summary.update(_config_record(cfg, text), duration=cfg.run.duration, steps=total)
+    summary.pop("failed", None)
+    summary.pop("interrupted", None)
+    summary.update(status="running", t=float(ckpt["t"]), steps_done=steps,
+                   sessions=int(summary.get("sessions", 1)) + 1, updated=_now(), versions=_versions())
     _write_json(run_dir / FILES["summary"], summary)
     return _continue(run_dir, cfg, model, curve, summary, quiet=quiet, stream=stream)
+
+
+def _show(value):
+    return "(none)" if value is None else json.dumps(value)
 
 
 def load(run_dir, target=None, **kwargs):
@@ -611,6 +790,8 @@ def load(run_dir, target=None, **kwargs):
     other keyword arguments go to :class:`PlasticCircuit` (e.g. ``noise``).
     """
     cfg, summary, ckpt = read_run(run_dir)
+    if ckpt.fallback:
+        warnings.warn(ckpt.fallback, stacklevel=2)
     if target is not None:
         cfg = cfg.replace(**{"run.target": target})
     return _model_from(cfg, ckpt, **kwargs)
@@ -712,6 +893,8 @@ def test(run_dir, out=None, angles=None, hold=None, target=None, *, quiet=False,
     _test_samples(cfg, cfg.test.hold)  # a bad hold is reported before anything is written
     if not quiet:
         s = sys.stderr if stream is None else stream
+        if ckpt.fallback:
+            s.write(f"brian-effplast: warning: {ckpt.fallback}\n")
         s.write(f"brian-effplast: testing {run_dir} (t = {float(ckpt['t']):g}, status {summary['status']}): "
                 f"{cfg.test.angles} angles x {cfg.test.hold:g} time units, {cfg.run.replicas} replica(s), "
                 f"target {cfg.run.target}\n")
@@ -773,6 +956,24 @@ def info(run_dir):
     lines.append(f"  progress    {t_done:g} / {cfg.run.duration:g} time units "
                  f"({steps_done} / {s.get('steps', '?')} steps)"
                  + (" at the last checkpoint" if s["status"] != "complete" else ""))
+    if ckpt is None:
+        try:
+            _read_checkpoints(run_dir)
+        except RunError as exc:
+            lines.append(f"  checkpoint  NONE USABLE: {exc}")
+    elif ckpt.fallback:
+        lines.append(f"  checkpoint  {ckpt.fallback}")
+    else:
+        lines.append(f"  checkpoint  {ckpt.path.name} verified (SHA-256)"
+                     + (f"; previous one kept in {FILES['previous_checkpoint']}"
+                        if (run_dir / FILES["previous_checkpoint"]).is_file() else ""))
+    edits = _config_edits(run_dir, cfg, s)
+    if edits:
+        lines.append("  config      EDITED since the run started: "
+                     + "; ".join(f"{k}: {_show(v[0])} -> {_show(v[1])}" for k, v in edits.items()))
+    for change in s.get("config_changes", []):
+        lines.append(f"  config      changed at t = {change['t']:g}: "
+                     + "; ".join(f"{k}: {_show(v[0])} -> {_show(v[1])}" for k, v in change["changes"].items()))
     lines.append(f"  seed        {cfg.run.seed}")
     ce = cfg.run.checkpoint_every
     lines.append(f"  target      {cfg.run.target}, {cfg.run.replicas} replica(s), "
@@ -790,7 +991,12 @@ def info(run_dir):
     if s["status"] == "diverged":
         d = s.get("diverged", {})
         lines.append(f"  diverged    {d.get('what', '?')} during t in {d.get('during', '?')}")
-    if s["status"] == "running":
+    if s["status"] == "interrupted":
+        i = s.get("interrupted", {})
+        lines.append(f"  interrupted by {i.get('signal', '?')}; kept the checkpoint at t = {i.get('at_checkpoint', '?')}")
+    if s["status"] == "failed":
+        lines.append(f"  failed      {s.get('failed', {}).get('error', '?')}")
+    if s["status"] in ("running", "interrupted", "failed"):
         lines.append(f"  resume with: brian-effplast resume {run_dir}")
     v = s.get("versions", {})
     if v:

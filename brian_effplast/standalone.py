@@ -11,6 +11,14 @@ folder per structure and process slot, so later processes reuse the
 compiled code (generated files are rewritten only when they change, and
 ``make`` skips the rest). A slot is held with an exclusive lock while a
 process uses it: parallel processes get separate slots and never race.
+
+A slot is marked complete (a stamp file) only after its project compiled;
+a slot without the stamp (its compilation was killed half-way) is emptied
+before it is used again. ``make`` and the binary run under the guard of
+:mod:`brian_effplast.lifetime`, so neither outlives the process that
+started it, and an interrupt kills the binary at once: a run that did not
+simulate every step raises :class:`Interrupted`, never returns partial
+results.
 """
 
 import fcntl
@@ -18,13 +26,21 @@ import gc
 import hashlib
 import os
 import re
+import shlex
 import shutil
+import signal
+import subprocess
 import types
 
 import brian2
 from brian2 import device, get_device, set_device
 
+from .errors import Interrupted
+from .lifetime import guarded
+
 __all__ = ["cache_root", "cached_projects", "clear_cache", "StandaloneProject"]
+
+_STAMP = ".brian-effplast-compiled"  # in a project folder: its compilation finished
 
 _ACTIVE = None  # the project the (global) standalone device currently holds
 
@@ -103,6 +119,10 @@ def _claim_slot(key):
         except OSError:
             handle.close()
             continue
+        if os.path.isdir(directory) and not os.path.isfile(os.path.join(directory, _STAMP)):
+            # a compilation killed half-way (its lock died with it): its object
+            # files may be truncated but newer than their sources; start over
+            shutil.rmtree(directory, ignore_errors=True)
         return directory, handle
     raise RuntimeError(f"no free standalone project slot under {base}")
 
@@ -146,8 +166,13 @@ class StandaloneProject:
             device.insert_code("main", f"brian::_random_generators[0].seed(brian::{seed_array}[0]);")
             self.network = brian2.Network([o for o in self.objects.values() if isinstance(o, brian2.BrianObject)])
             self.network.run(duration, namespace={}, profile=profile)
-            device.build(directory=self.directory, compile=True, run=False, with_output=False)
-        except Exception:
+            stamp = os.path.join(self.directory, _STAMP)
+            if os.path.exists(stamp):
+                os.remove(stamp)
+            device.build(directory=self.directory, compile=False, run=False, with_output=False)
+            _compile(self.directory)
+            open(stamp, "w").close()
+        except BaseException:
             self.close()
             raise
         finally:
@@ -163,8 +188,17 @@ class StandaloneProject:
         binary measured it) and, when profiled, ``[(code object, seconds)]``.
         """
         self.runs += 1
-        self.device.run(directory=self.directory, results_directory=f"results_{os.getpid()}",
-                        with_output=False, run_args=run_args)
+        prefs = brian2.prefs.devices.cpp_standalone
+        run_cmd = prefs.run_cmd_unix
+        prefs.run_cmd_unix = guarded(shlex.split(run_cmd) if isinstance(run_cmd, str) else list(run_cmd))
+        try:
+            self.device.run(directory=self.directory, results_directory=f"results_{os.getpid()}",
+                            with_output=False, run_args=run_args)
+        finally:
+            prefs.run_cmd_unix = run_cmd
+        if self.device._last_run_completed_fraction < 1.0:  # the binary's own SIGINT handler stopped it
+            raise Interrupted(signal.SIGINT, f"the simulation stopped after "
+                              f"{100 * self.device._last_run_completed_fraction:.1f}% of its steps")
         for name in self.device.run_args_arrays:  # state files of this run: not needed again
             try:
                 os.remove(os.path.join(self.directory, "static_arrays", name))
@@ -190,6 +224,24 @@ class StandaloneProject:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+
+def _compile(directory):
+    """``make`` in ``directory``, under the guard; output in ``make.log`` there."""
+    prefs = brian2.prefs.devices.cpp_standalone
+    command = guarded(shlex.split(prefs.make_cmd_unix) + list(prefs.extra_make_args_unix))
+    log = os.path.join(directory, "make.log")
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, cwd=directory, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            code = process.wait()
+        except BaseException:  # an interrupt: the guard kills make and every compiler
+            process.send_signal(signal.SIGTERM)
+            process.wait()
+            raise
+    if code:
+        raise RuntimeError(f"compiling the standalone project in {directory} failed (exit status {code}); "
+                           f"the compiler's output is in {log}")
 
 
 def active_project(key):

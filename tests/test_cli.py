@@ -245,10 +245,10 @@ def test_resume_after_crash_is_bit_identical(reference, tmp_path, monkeypatch, c
     assert "resume" in capsys.readouterr().err
     monkeypatch.setattr(PlasticCircuit, "run", real_run)
     s = json.loads((b / "summary.json").read_text())
-    assert s["status"] == "running" and s["t"] == 10.0
+    assert s["status"] == "interrupted" and s["t"] == 10.0
     assert not (b / "parameters.npz").exists()
     assert float(load_npz(b / "checkpoint.npz")["t"]) == 10.0
-    assert "running" in runs.info(b) and "resume" in runs.info(b)
+    assert "interrupted" in runs.info(b) and "resume" in runs.info(b)
 
     # resume, with progress output (not quiet, stderr is not a TTY)
     assert run_cli("resume", b) == 0
@@ -595,7 +595,10 @@ def test_workers_spread_replicas_over_processes(tmp_path):
     (b / "config.toml").write_text((b / "config.toml").read_text().replace("duration = 20.0", "duration = 30.0"))
     summary = json.loads((b / "summary.json").read_text())
     (b / "summary.json").write_text(json.dumps(dict(summary, status="running", duration=30.0)))
-    assert run_cli("resume", b, "--quiet") == 0
+    assert run_cli("resume", b, "--quiet") == 2  # an edited config is refused...
+    assert run_cli("resume", b, "--quiet", "--accept-config-change") == 0  # ...unless accepted, and recorded
+    change = json.loads((b / "summary.json").read_text())["config_changes"][0]
+    assert change["t"] == 20.0 and change["changes"] == {"run.duration": [20.0, 30.0]}
     resumed = load_npz(b / "checkpoint.npz")
     for key in ("W", "C", "b", "D", "r", "curve"):
         np.testing.assert_array_equal(resumed[key], got[key], err_msg=key)

@@ -1,0 +1,246 @@
+"""Real signals to real processes: an interrupted, killed or broken run never
+passes for a good one, leaves no process behind, and resumes bit-identically.
+
+Each command runs in a session of its own (as a shell runs a job), so a
+"Ctrl-C" is SIGINT to its whole process group, as a terminal sends it.
+Every process of a run carries a marker in its environment; "no process
+left" means no process on the machine has that marker.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from brian_effplast import runs
+
+pytestmark = pytest.mark.slow
+
+# per target: chunks of ~1-2 s, so that a signal can land inside one
+MODELS = {
+    "numpy": dict(duration=90.0, checkpoint_every=30.0),
+    "cpp_standalone": dict(duration=24000.0, checkpoint_every=8000.0),
+}
+
+
+def model_file(path, target, replicas=1, workers=1):
+    m = MODELS[target]
+    path.write_text(f"""task = "estimation"
+[run]
+duration = {m['duration']}
+checkpoint_every = {m['checkpoint_every']}
+target = "{target}"
+replicas = {replicas}
+workers = {workers}
+curve_bin = 10.0
+""")
+    return str(path)
+
+
+def command():
+    exe = Path(sys.executable).parent / "brian-effplast"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "brian_effplast.cli"]
+
+
+def start(args, env_extra=None):
+    """The command in its own session, with a marker in its environment."""
+    mark = uuid.uuid4().hex
+    env = dict(os.environ, BRIAN_EFFPLAST_TEST_MARK=mark, **(env_extra or {}))
+    proc = subprocess.Popen(command() + [str(a) for a in args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    proc.mark = mark
+    return proc
+
+
+def marked(mark):
+    """PIDs of the processes whose environment holds ``mark`` (zombies excluded)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"BRIAN_EFFPLAST_TEST_MARK={mark}".encode() in env and state != "Z":
+            found.append(int(pid))
+    return found
+
+
+def assert_no_process_left(proc, within=5.0):
+    deadline = time.monotonic() + within
+    while marked(proc.mark) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = marked(proc.mark)
+    details = []
+    for pid in left:
+        try:
+            details.append(open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode())
+        except OSError:
+            pass
+    assert not left, f"processes of the run still alive {within} s after it ended: {details}"
+
+
+def checkpoint_steps(run_dir):
+    try:
+        with np.load(Path(run_dir) / "checkpoint.npz") as z:
+            return int(z["steps"])
+    except Exception:
+        return -1
+
+
+def wait_for(condition, proc, timeout=300):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, f"the run ended early: {proc.communicate()}"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def load(path):
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def assert_same_run(a, b):
+    pa, pb = load(a / "parameters.npz"), load(b / "parameters.npz")
+    for key in pa:
+        assert np.array_equal(pa[key], pb[key]), key
+    ca, cb = load(a / "checkpoint.npz"), load(b / "checkpoint.npz")
+    for key in runs.STATE_KEYS + ("curve",):
+        assert np.array_equal(ca[key], cb[key]), key
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Uninterrupted runs, one per (target, workers)."""
+    made = {}
+
+    def get(target, workers=1):
+        if (target, workers) not in made:
+            base = tmp_path_factory.mktemp(f"ref-{target}-{workers}")
+            model = model_file(base / "m.toml", target, replicas=2 * workers, workers=workers)
+            p = subprocess.run(command() + ["train", model, "--out", str(base / "run"), "--seed", "7", "--quiet"],
+                               capture_output=True, text=True, timeout=900)
+            assert p.returncode == 0, p.stderr
+            made[target, workers] = model, base / "run"
+        return made[target, workers]
+    return get
+
+
+def interrupt(proc, run_dir, target, signals, where):
+    """Send ``signals`` to the job once its first chunk is saved, mid-chunk or at the boundary."""
+    first = int(round(MODELS[target]["checkpoint_every"] / 0.01))
+    if where == "mid-chunk":
+        wait_for(lambda: checkpoint_steps(run_dir) >= first, proc)
+        time.sleep(0.4)
+    else:  # at the next bin (and chunk) boundary: as soon as the checkpoint changes
+        wait_for(lambda: checkpoint_steps(run_dir) >= 0, proc)
+        steps = checkpoint_steps(run_dir)
+        wait_for(lambda: checkpoint_steps(run_dir) > steps, proc)
+    for i, sig in enumerate(signals):
+        if i:
+            time.sleep(0.05)
+        os.killpg(proc.pid, sig)
+    out, err = proc.communicate(timeout=120)
+    return err
+
+
+@pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
+@pytest.mark.parametrize("signals, where, status", [
+    ((signal.SIGINT,), "mid-chunk", 130),
+    ((signal.SIGINT,), "boundary", 130),
+    ((signal.SIGINT, signal.SIGINT), "mid-chunk", 130),
+    ((signal.SIGTERM,), "mid-chunk", 143),
+], ids=["ctrl-c-mid-chunk", "ctrl-c-at-boundary", "double-ctrl-c", "sigterm"])
+def test_interrupted_training_keeps_its_checkpoint_and_resumes_identically(
+        reference, tmp_path, target, signals, where, status):
+    model, ref = reference(target)
+    run_dir = tmp_path / "run"
+    proc = start(["train", model, "--out", run_dir, "--seed", 7])
+    err = interrupt(proc, run_dir, target, signals, where)
+    assert proc.returncode == status, err
+    assert_no_process_left(proc)
+    name = signal.Signals(signals[0]).name
+    lines = [line for line in err.splitlines() if "error" in line]
+    assert len(lines) == 1 and f"interrupted ({name})" in lines[0], err
+    assert f"brian-effplast resume {run_dir}" in lines[0]
+    assert "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    saved = runs.read_checkpoint(run_dir / "checkpoint.npz")
+    total = int(round(MODELS[target]["duration"] / 0.01))
+    assert summary["status"] == "interrupted", summary
+    assert summary["interrupted"]["signal"] == name
+    assert summary["steps_done"] == int(saved["steps"]) < total
+    assert int(saved["steps"]) % int(round(MODELS[target]["checkpoint_every"] / 0.01)) == 0
+    assert saved["curve"].shape[1] == saved["steps"] // 1000  # every saved bin is a whole, finished bin
+    assert not (run_dir / "parameters.npz").exists()
+    p = subprocess.run(command() + ["resume", str(run_dir), "--quiet"], capture_output=True, text=True,
+                       timeout=900)
+    assert p.returncode == 0, p.stderr
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "complete"
+    assert_same_run(ref, run_dir)
+
+
+def test_sigkill_of_the_parent_leaves_no_worker(reference, tmp_path):
+    """SIGKILL to the parent alone (not its group) of `train --workers 2`."""
+    model, ref = reference("cpp_standalone", workers=2)
+    run_dir = tmp_path / "run"
+    proc = start(["train", model, "--out", run_dir, "--seed", 7])
+    wait_for(lambda: checkpoint_steps(run_dir) > 0, proc)
+    time.sleep(0.3)
+    assert len(marked(proc.mark)) >= 3  # the parent, two workers (and their binaries)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert_no_process_left(proc)
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "running"
+    p = subprocess.run(command() + ["resume", str(run_dir), "--quiet"], capture_output=True, text=True,
+                       timeout=900)
+    assert p.returncode == 0, p.stderr
+    assert_same_run(ref, run_dir)
+
+
+def test_kill_during_compilation_leaves_no_compiler(tmp_path):
+    """SIGKILL during the first compilation: make and the compiler go too, the
+    run directory keeps its (t = 0) checkpoint, and the half-built project
+    slot is rebuilt from scratch by the next run."""
+    cache = tmp_path / "cache"
+    model = model_file(tmp_path / "m.toml", "cpp_standalone")
+    proc = start(["train", model, "--out", tmp_path / "run", "--seed", 7, "--duration", 80, "--checkpoint-every", 80],
+                 env_extra={"BRIAN_EFFPLAST_CACHE": str(cache)})
+    wait_for(lambda: any(p.name == "make.log" for p in cache.rglob("make.log")), proc, timeout=120)
+    time.sleep(1.0)  # compiling now
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert_no_process_left(proc)
+    slots = [p for p in (cache / "standalone").iterdir() if p.is_dir()]
+    assert slots and not any((s / ".brian-effplast-compiled").exists() for s in slots)
+    p = subprocess.run(command() + ["resume", str(tmp_path / "run"), "--quiet"], capture_output=True, text=True,
+                       timeout=900, env=dict(os.environ, BRIAN_EFFPLAST_CACHE=str(cache)))
+    assert p.returncode == 0, p.stderr
+    assert any((s / ".brian-effplast-compiled").exists() for s in slots)
+
+
+def test_interrupted_test_command_writes_nothing(reference, tmp_path):
+    model, ref = reference("numpy")
+    out = tmp_path / "test-out"
+    proc = start(["test", ref, "--out", out, "--hold", 400])
+    time.sleep(4.0)
+    assert proc.poll() is None
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "no test file was written" in err
+    assert not (out / "test.npz").exists()
+    assert_no_process_left(proc)
