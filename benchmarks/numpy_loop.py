@@ -21,7 +21,7 @@ import numpy as np
 N_S = 12
 TASKS = ("estimation", "classification")
 
-# docs/model.md and ../shared/reference-parameters.md
+# docs/model.md and the authors' published parameter values
 _SHARED = dict(dt=0.01, sigma=0.2, kappa=0.75, mu=0.0, sigma_s=0.06,
                k_bar=0.0015, a=0.0, beta=1.0 / 30.0, g=30.0,
                r_min=0.001, r_max=100.0)

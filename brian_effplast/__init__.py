@@ -1,20 +1,38 @@
 """brian-effplast: stochastic recurrent rate circuits that learn task-specific
 codes with reward-gated Hebbian plasticity (Bredenberg, Simoncelli & Savin,
 NeurIPS 2020), as Brian2 building blocks.
+
+Importing the package, its configuration (:mod:`brian_effplast.config`),
+tasks or analyses does not import Brian2; the Brian2 building blocks below
+are imported on first use.
 """
 
-__version__ = "0.1.0"  # before the imports: model.py keys compiled projects on it
+import importlib
 
+from .version import __version__
 from .config import Config, ConfigError
 from .nonlinearity import FICurve, Softplus, check_fi_curve
-from .stimulus import LangevinStimulus, InputPopulation, preferred_angles
-from .circuit import RecurrentPopulation
-from .tasks import Task, Estimation, Classification, TaskReadout, check_task
-from .plasticity import ThreeFactorSynapses, NeuronRules, Decoder
-from .model import PlasticCircuit, initial_state, STATE_KEYS
+from .prior import preferred_angles
+from .state import STATE_KEYS, initial_state
+from .tasks import Task, Estimation, Classification, check_task
+
+#: Names imported from their (Brian2) modules on first use.
+_BRIAN2_NAMES = {
+    "LangevinStimulus": "stimulus", "InputPopulation": "stimulus", "RecurrentPopulation": "circuit",
+    "TaskReadout": "readout", "ThreeFactorSynapses": "plasticity", "NeuronRules": "plasticity",
+    "Decoder": "plasticity", "PlasticCircuit": "model",
+}
+
+__all__ = ["__version__", "Config", "ConfigError", "FICurve", "Softplus", "check_fi_curve", "preferred_angles",
+           "STATE_KEYS", "initial_state", "Task", "Estimation", "Classification", "check_task",
+           *_BRIAN2_NAMES]
 
 
-__all__ = ["Config", "ConfigError", "FICurve", "Softplus", "check_fi_curve", "LangevinStimulus",
-           "InputPopulation", "preferred_angles", "RecurrentPopulation", "Task", "Estimation",
-           "Classification", "TaskReadout", "check_task", "ThreeFactorSynapses", "NeuronRules", "Decoder",
-           "PlasticCircuit", "initial_state", "STATE_KEYS"]
+def __getattr__(name):
+    if name in _BRIAN2_NAMES:
+        return getattr(importlib.import_module(f".{_BRIAN2_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_BRIAN2_NAMES))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .config import TARGETS, Config, ConfigError
 from .errors import Diverged, Interrupted, RunError
+from .modelfiles import model_path, shipped_models
 
 PROG = "brian-effplast"
 #: Duration of the demo training, time units (learns clearly in ~1 min on cpp_standalone).
@@ -69,17 +70,10 @@ def _parse_set(items):
 
 
 def _apply_set(cfg, sets):
-    if not sets:
-        return cfg
-    d = cfg.to_dict()
-    for path, value in sets.items():
+    for path in sets:
         if path == "task" or path.startswith("task."):
             raise UsageError("argument --set: task cannot be changed with --set (use another model file)")
-        section, key = path.split(".", 1)
-        if not isinstance(d.get(section), dict):
-            d[section] = {}
-        d[section][key] = value
-    return Config.from_dict(d, source="--set")
+    return cfg.override(sets, source="--set") if sets else cfg
 
 
 def _parser():
@@ -93,7 +87,8 @@ def _parser():
         q.add_argument("--target", choices=TARGETS, help="Brian2 code-generation target")
 
     t = sub.add_parser("train", help="train a model and write a run directory")
-    t.add_argument("model", metavar="MODEL.toml", help="model file (see models/)")
+    t.add_argument("model", metavar="MODEL", help="a model file, or the name of a shipped model: "
+                   + ", ".join(shipped_models()))
     t.add_argument("--out", required=True, metavar="DIR", help="run directory (new or empty)")
     t.add_argument("--duration", type=float, metavar="T", help="simulated time units (run.duration)")
     t.add_argument("--seed", type=int, metavar="S", help="random seed (run.seed; default: random)")
@@ -183,13 +178,9 @@ def _print_trained(summary, out, quiet):
     print(f"{PROG}: {summary['status']}: {summary['task']}, {summary['replicas']} replica(s), "
           f"seed {summary['seed']}, {summary['duration']:g} time units on {summary['target']} "
           f"in {summary['wall_seconds']:.1f} s")
-    if summary.get("objective_initial") is not None:
-        if summary["task"] == "estimation":
-            print(f"  MSE {summary['mse_initial']:.4g} -> {summary['mse_final']:.4g} "
-                  "(first -> last 10% of training)")
-        else:
-            print(f"  log-likelihood {summary['objective_initial']:.4g} -> {summary['objective_final']:.4g} "
-                  "(first -> last 10% of training)")
+    shown = summary.get("objective") or {}
+    if shown.get("initial") is not None:
+        print(f"  {shown['label']} {shown['initial']:.4g} -> {shown['final']:.4g} (first -> last 10% of training)")
     print(f"  run directory: {out}")
 
 
@@ -205,13 +196,13 @@ def _print_tested(res, quiet):
 
 def _cmd_train(args):
     sets = _parse_set(args.set)
-    cfg = Config.from_toml(args.model)
-    cfg = _apply_set(cfg, sets)
+    model = model_path(args.model)
+    cfg = _apply_set(Config.from_toml(model), sets)
     from . import runs
     _quiet_brian()
     summary = runs.train(cfg, args.out, duration=args.duration, seed=args.seed, target=args.target,
                          replicas=args.replicas, checkpoint_every=args.checkpoint_every, workers=args.workers,
-                         quiet=args.quiet, source="command line", model_file=args.model)
+                         quiet=args.quiet, source="command line", model_file=model)
     _print_trained(summary, args.out, args.quiet)
     return 0
 
@@ -219,7 +210,7 @@ def _cmd_train(args):
 def _cmd_test(args):
     from . import runs
     _quiet_brian()
-    res = runs.test(args.run_dir, out=args.out, angles=args.angles, hold=args.hold, target=args.target,
+    res = runs.run_test(args.run_dir, out=args.out, angles=args.angles, hold=args.hold, target=args.target,
                     quiet=args.quiet)
     _print_tested(res, args.quiet)
     return 0
@@ -254,7 +245,7 @@ def _cmd_demo(args):
                          model_file=path if path.is_file() else None)
     _print_trained(summary, args.out, args.quiet)
     hold = DEMO_HOLD if cfg.test.hold > DEMO_HOLD else None
-    res = runs.test(args.out, hold=hold, target=args.target, quiet=args.quiet)
+    res = runs.run_test(args.out, hold=hold, target=args.target, quiet=args.quiet)
     _print_tested(res, args.quiet)
     if not args.quiet:
         out = Path(args.out)

@@ -2,7 +2,7 @@
 
 :func:`make_figures` trains (or reuses) every model the figures need, tests
 each one at three stages (untrained, a mid-training snapshot, trained) with
-the test protocol of :func:`brian_effplast.runs.test`, and draws every panel
+the test protocol of :func:`brian_effplast.protocol.run_test`, and draws every panel
 of Figs. 1-3 and the Supplementary Fig. S1 variants::
 
     OUT/runs/<experiment>/init    untrained model (t = 0), test.npz
@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .modelfiles import model_path
+
 __all__ = ["make_figures", "EXPERIMENTS", "DEFAULTS", "QUICK", "mid_duration", "panel_data"]
 
 #: experiment name -> (model file under models/, config overrides, seed)
@@ -53,9 +55,6 @@ QUICK = dict(replicas=2, duration=3000.0, angles=8, hold=60.0)
 STAGES = ("init", "mid", "final")
 
 
-def _models_dir():
-    from .cli import _models_dir
-    return _models_dir()
 
 
 def mid_duration(duration, curve_bin=10.0):
@@ -81,7 +80,7 @@ def _complete(run_dir, need_test=True):
 def _base_config(name, replicas, target):
     from .config import Config
     model_file, overrides, seed = EXPERIMENTS[name]
-    cfg = Config.from_toml(_models_dir() / model_file)
+    cfg = Config.from_toml(model_path(model_file))
     upd = dict(overrides)
     upd.update({"run.replicas": int(replicas), "run.seed": int(seed), "run.target": target})
     return cfg.replace(**upd)
@@ -89,35 +88,22 @@ def _base_config(name, replicas, target):
 
 def _write_init_dir(cfg, init_dir):
     """A run directory holding the initial (untrained) state at t = 0."""
-    from . import runs
+    from . import rundir, runs
     from .model import PlasticCircuit
     init_dir = Path(init_dir)
     init_dir.mkdir(parents=True, exist_ok=True)
     model = PlasticCircuit(cfg)  # the same initial state runs.train draws for this seed
-    runs._write_text(init_dir / runs.FILES["config"], cfg.to_toml_string())
-    runs._write_checkpoint(init_dir, model, 0, np.zeros((cfg.run.replicas, 0)))
-    runs._write_json(init_dir / runs.FILES["summary"], {
+    rundir.write_text(init_dir / runs.FILES["config"], cfg.to_toml_string())
+    rundir.write_checkpoint(init_dir, model, 0, np.zeros((cfg.run.replicas, 0)))
+    rundir.write_json(init_dir / runs.FILES["summary"], {
         "status": "complete", "task": cfg.task, "target": cfg.run.target, "seed": cfg.run.seed,
         "replicas": cfg.run.replicas, "duration": 0.0, "t": 0.0, "steps_done": 0,
         "wall_seconds": 0.0, "note": "untrained initial state (written by brian_effplast.figures)"})
 
 
 def _extend_dir(src, dst, duration):
-    """Copy the run directory ``src`` to ``dst`` with run.duration = duration, ready for runs.resume."""
-    from . import runs
-    from .config import Config
-    src, dst = Path(src), Path(dst)
-    if dst.exists():
-        shutil.rmtree(dst)
-    dst.mkdir(parents=True)
-    for key in ("config", "summary", "checkpoint", "curve"):
-        if (src / runs.FILES[key]).is_file():
-            shutil.copy2(src / runs.FILES[key], dst / runs.FILES[key])
-    cfg = Config.from_toml(dst / runs.FILES["config"]).replace(**{"run.duration": float(duration)})
-    runs._write_text(dst / runs.FILES["config"], cfg.to_toml_string())
-    s = json.loads((dst / runs.FILES["summary"]).read_text())
-    s.update(status="running", duration=float(duration), steps=cfg.steps(duration, "run.duration"))
-    runs._write_json(dst / runs.FILES["summary"], s)
+    from .training import extend
+    extend(src, dst, duration)
 
 
 def run_experiment(name, root, replicas, duration, mid, angles, hold, target="cpp_standalone"):
@@ -164,7 +150,7 @@ def run_experiment(name, root, replicas, duration, mid, angles, hold, target="cp
     for stage, d in zip(STAGES, (d_init, d_mid, d_final)):
         t2 = time.perf_counter()
         if not (d / "test.npz").is_file():
-            runs.test(d, angles=angles, hold=hold, target=target, quiet=True)
+            runs.run_test(d, angles=angles, hold=hold, target=target, quiet=True)
         timings[f"test_{stage}"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0
     return name, timings
@@ -485,7 +471,7 @@ def _overview(paths, out_png, ncol=5):
 def _check_reuse(root, R, T, K):
     """Refuse to mix runs of other settings found in ``root``."""
     from .config import Config
-    from .runs import RunError
+    from .errors import RunError
     for name in EXPERIMENTS:
         f = Path(root) / name / "final" / "config.toml"
         if f.is_file():
@@ -570,8 +556,8 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
             result["timings"]["first_run"] = prev
     except (OSError, ValueError, KeyError):
         pass
-    from .runs import _write_json
-    _write_json(out / "figures.json", result)
+    from .rundir import write_json
+    write_json(out / "figures.json", result)
     log(f"brian-effplast figures: {len(paths)} panels in {figdir}, overview {figdir / 'overview.png'}, "
         f"numbers in {out / 'figures.json'} ({result['timings']['total_wall_s']:.0f} s)")
     return result

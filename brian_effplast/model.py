@@ -13,9 +13,11 @@ see ``docs/model.md``)::
     0 stimulus (Langevin + wrap)      1 inputs s
     2 summed I_in = C s               3 population (Eq. 2) + clip, consumes I_rec
     4 summed readouts y = D r         5 target, reward alpha, delta_k, gate
-    6 low-pass averages and updates: W rule (which also adds up I_rec = W r
-      for the next step: W and r are final by then), C rule, b and D rules
-      (one pass over the neurons)
+    6 low-pass averages and updates, in Brian2's order within a slot (by
+      name): the C rule, the W rule (which also adds up I_rec = W r for the
+      next step: W and r are final by then), the b and D rules (one pass
+      over the neurons); they touch disjoint variables, so the order does
+      not change the result
 
 Nine code objects per step, whatever the task and ``R``.
 """
@@ -31,72 +33,20 @@ from .circuit import RecurrentPopulation
 from .config import Config, check_resources
 from .errors import Interrupted
 from .nonlinearity import Softplus, check_fi_curve
-from . import __version__
+from .version import __version__
 from ._groups import drop_idle_state_updater, skip_group_calls
 from .plasticity import Decoder, NeuronRules, ThreeFactorSynapses
 from .standalone import StandaloneProject, active_project
-from .stimulus import InputPopulation, LangevinStimulus, sample_prior
-from .tasks import TaskReadout, check_task, get_task
+from .readout import TaskReadout
+from .state import check_state, initial_state, recurrent_input
+from .stimulus import InputPopulation, LangevinStimulus
+from .tasks import check_task, get_task
 
-__all__ = ["PlasticCircuit", "STATE_KEYS", "initial_state", "recurrent_input", "TARGETS"]
+__all__ = ["PlasticCircuit"]
 
-TARGETS = ("numpy", "cython", "cpp_standalone")
-#: Arrays that make up the model state, per replica.
-STATE_KEYS = ("theta", "r", "W", "C", "b", "D", "W_bar", "C_bar", "r_bar", "I_rec")
 
 ORDER = {"stimulus": 0, "inputs": 1, "currents": 2, "population": 3, "readouts": 4,
          "reward": 5, "plasticity": 6}
-
-
-def _shapes(R, N, N_s, n_out):
-    return {"theta": (R,), "r": (R, N), "W": (R, N, N), "C": (R, N, N_s), "b": (R, N),
-            "D": (R, n_out, N), "W_bar": (R, N, N), "C_bar": (R, N, N_s), "r_bar": (R, N), "I_rec": (R, N)}
-
-
-def initial_state(cfg, replicas, seed):
-    """The reference initial state, drawn from ``numpy.random.default_rng(seed)``.
-
-    ``W`` uniform in ``+-W_scale/sqrt(N)``, ``C`` in ``+-C_scale/sqrt(N_s)``,
-    ``D`` in ``+-D_scale/N``, ``b`` constant, rates ``r_init``, averages 0,
-    ``theta`` from the stimulus' stationary law, ``I_rec = W r`` (the
-    recurrent input of the first step). Independent of the target.
-    """
-    rng = np.random.default_rng(seed)
-    N, N_s, n_out, R = cfg.circuit.N, cfg.circuit.N_s, cfg.n_out, replicas
-    ini = cfg.init
-    state = {
-        "theta": sample_prior(rng, R, cfg.stimulus.mu, cfg.stimulus.kappa),
-        "r": np.full((R, N), cfg.circuit.r_init),
-        "W": rng.uniform(-1, 1, (R, N, N)) * ini.W_scale / np.sqrt(N),
-        "C": rng.uniform(-1, 1, (R, N, N_s)) * ini.C_scale / np.sqrt(N_s),
-        "b": np.full((R, N), float(ini.b)),
-        "D": rng.uniform(-1, 1, (R, n_out, N)) * ini.D_scale / N,
-        "W_bar": np.zeros((R, N, N)), "C_bar": np.zeros((R, N, N_s)), "r_bar": np.zeros((R, N)),
-    }
-    state["I_rec"] = recurrent_input(state)
-    return state
-
-
-def recurrent_input(state):
-    """``W r`` per replica: the recurrent input of the next step."""
-    return np.einsum("qij,qj->qi", state["W"], state["r"])
-
-
-def _check_state(state, R, N, N_s, n_out):
-    shapes = _shapes(R, N, N_s, n_out)
-    unknown = set(state) - set(shapes)
-    if unknown:
-        raise ValueError(f"unknown state arrays {sorted(unknown)}: allowed are {list(STATE_KEYS)}")
-    out = {}
-    for key, value in state.items():
-        value = np.array(value, dtype=float)
-        if value.shape != shapes[key]:
-            raise ValueError(f"{key} has shape {value.shape}: must be {shapes[key]} "
-                             f"(replicas={R}, N={N}, N_s={N_s}, n_out={n_out})")
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"{key} contains NaN or infinite values: must be finite")
-        out[key] = value
-    return out
 
 
 class PlasticCircuit:
@@ -179,7 +129,7 @@ class PlasticCircuit:
             rng = np.random.default_rng([self.seed, 1])
             self.state["D"] = rng.uniform(-1, 1, (self.R, self.n_out, self.N)) * config.init.D_scale / self.N
         if state is not None:
-            self.state.update(_check_state(state, self.R, self.N, self.N_s, self.n_out))
+            self.state.update(check_state(state, self.R, self.N, self.N_s, self.n_out))
             if "I_rec" not in state:  # a state from elsewhere: the input its W and r give
                 self.state["I_rec"] = recurrent_input(self.state)
         self.noise = self._check_noise(noise)

@@ -25,16 +25,15 @@ import fcntl
 import gc
 import hashlib
 import os
-import re
 import shlex
 import shutil
 import signal
 import subprocess
-import types
 
 import brian2
 from brian2 import device, get_device, set_device
 
+from .brian2_internals import RESEED_CODE, last_run, move_clock_read_out_of_loop, run_args_files
 from .errors import Interrupted
 from .lifetime import guarded
 
@@ -43,24 +42,6 @@ __all__ = ["cache_root", "cached_projects", "clear_cache", "StandaloneProject"]
 _STAMP = ".brian-effplast-compiled"  # in a project folder: its compilation finished
 
 _ACTIVE = None  # the project the (global) standalone device currently holds
-
-# Brian2's network loop reads the process CPU clock after every time step, to
-# measure the run time. Here that is a system call costing about 1 us, a fifth of
-# the whole step: read it once, after the loop (our runs set no maximum run time).
-_CLOCK_IN_LOOP = re.compile(
-    r"\n([ \t]*current = std::clock\(\);\n[ \t]*elapsed_realtime = [^\n]*\n)"
-    r"(\s*\}\n[ \t]*Network::_globally_running = false;)")
-
-
-def _network_source_without_clock_in_loop(device, writer, compiler):
-    class Patching:  # writer proxy: edits network.cpp on its way to disk
-        def write(self, filename, contents):
-            if filename == "network.*":
-                cpp = _CLOCK_IN_LOOP.sub(lambda m: m.group(2) + "\n" + m.group(1), contents.cpp_file, count=1)
-                contents = types.SimpleNamespace(cpp_file=cpp, h_file=contents.h_file)
-            writer.write(filename, contents)
-    type(device).generate_network_source(device, Patching(), compiler)
-
 
 def cache_root():
     """Folder of the cached standalone projects."""
@@ -154,7 +135,7 @@ class StandaloneProject:
         self.runs = 0
         set_device("cpp_standalone", build_on_run=False)
         self.device = get_device()
-        self.device.generate_network_source = types.MethodType(_network_source_without_clock_in_loop, self.device)
+        move_clock_read_out_of_loop(self.device)
         if brian2.prefs.devices.cpp_standalone.extra_make_args_unix == ["-j"]:
             # Brian2's default starts every compile job at once; one per core is as fast
             brian2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
@@ -163,7 +144,7 @@ class StandaloneProject:
             # run_args are applied before the reseed, which reads the seed they set
             device.apply_run_args()
             seed_array = device.get_array_name(seed_view.variable)
-            device.insert_code("main", f"brian::_random_generators[0].seed(brian::{seed_array}[0]);")
+            device.insert_code("main", RESEED_CODE.format(seed_array=seed_array))
             self.network = brian2.Network([o for o in self.objects.values() if isinstance(o, brian2.BrianObject)])
             self.network.run(duration, namespace={}, profile=profile)
             stamp = os.path.join(self.directory, _STAMP)
@@ -196,10 +177,10 @@ class StandaloneProject:
                             with_output=False, run_args=run_args)
         finally:
             prefs.run_cmd_unix = run_cmd
-        if self.device._last_run_completed_fraction < 1.0:  # the binary's own SIGINT handler stopped it
-            raise Interrupted(signal.SIGINT, f"the simulation stopped after "
-                              f"{100 * self.device._last_run_completed_fraction:.1f}% of its steps")
-        for name in self.device.run_args_arrays:  # state files of this run: not needed again
+        loop_seconds, completed = last_run(self.device)
+        if completed < 1.0:  # the binary's own SIGINT handler stopped it
+            raise Interrupted(signal.SIGINT, f"the simulation stopped after {100 * completed:.1f}% of its steps")
+        for name in run_args_files(self.device):  # state files of this run: not needed again
             try:
                 os.remove(os.path.join(self.directory, "static_arrays", name))
             except OSError:
@@ -208,7 +189,7 @@ class StandaloneProject:
         if self.profile:
             with open(os.path.join(self.device.results_dir, "profiling_info.txt")) as f:
                 profile = [(name, float(value)) for name, value in (line.split() for line in f)]
-        return self.device._last_run_time, profile
+        return loop_seconds, profile
 
     def close(self):
         """Give the device back and release the slot."""

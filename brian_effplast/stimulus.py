@@ -5,9 +5,8 @@
     d theta = -kappa*sigma_s**2*sin(theta - mu) dt + sigma_s dB   (time units),
 
 wrapped to ``[-pi, pi)`` after every step. Its stationary law is von Mises
-with mean ``mu`` and concentration ``2*kappa`` (the authors' process;
-``kappa`` is the value of the reference sheet, see
-:func:`stationary_kappa`). :class:`InputPopulation` turns it into the
+with mean ``mu`` and concentration ``2*kappa`` (the authors' process, see
+:func:`~brian_effplast.prior.stationary_kappa`). :class:`InputPopulation` turns it into the
 rectified-cosine rates ``s_k = max(0, cos(theta - theta_k))`` of Eq. 1.
 """
 
@@ -15,31 +14,9 @@ import numpy as np
 from brian2 import NeuronGroup, check_units, linked_var, second
 
 from ._groups import ProjectedEuler, attach, drop_idle_state_updater, noise_array
+from .prior import preferred_angles
 
-__all__ = ["LangevinStimulus", "InputPopulation", "preferred_angles", "stationary_kappa",
-           "sample_prior", "prior_density"]
-
-
-def preferred_angles(N_s):
-    """Preferred angles ``theta_k = -pi + 2*pi*k/N_s`` of the input units."""
-    return -np.pi + 2 * np.pi * np.arange(N_s) / N_s
-
-
-def stationary_kappa(kappa):
-    """Concentration of the stationary von Mises law of the stimulus process."""
-    return 2.0 * kappa
-
-
-def prior_density(theta, mu, kappa):
-    """Stationary density of the stimulus process at ``theta`` (von Mises, ``2*kappa``)."""
-    from scipy.stats import vonmises
-    return vonmises.pdf(theta, stationary_kappa(kappa), loc=mu)
-
-
-def sample_prior(rng, size, mu, kappa):
-    """Draws from the stationary law, wrapped to ``[-pi, pi)``."""
-    theta = rng.vonmises(mu, stationary_kappa(kappa), size=size)
-    return theta - 2 * np.pi * np.floor((theta + np.pi) / (2 * np.pi))
+__all__ = ["LangevinStimulus", "InputPopulation"]
 
 
 class LangevinStimulus(NeuronGroup):

@@ -8,15 +8,19 @@ must set ``alpha`` (the reward, one number per replica) and ``delta_k``
 (the decoder's error signal: ``D_kj`` moves by ``delta_k * r_j``).
 ``delta_k`` must be ``delta_scale * d alpha / d y_k``.
 
+Everything else that differs between tasks lives here too: what the
+learning curve shows (:attr:`Task.objective_label`, :meth:`Task.objective`),
+and how a test is scored (:meth:`Task.test_error`, :attr:`Task.score_name`,
+:meth:`Task.score`). Nothing outside this module branches on a task's name.
+The Brian2 side (the group that runs :attr:`Task.code`) is
+:class:`~brian_effplast.readout.TaskReadout`.
+
 Add a task by subclassing :class:`Task` (see :class:`Estimation`).
 """
 
 import numpy as np
-from brian2 import NeuronGroup, linked_var
 
-from ._groups import attach, drop_idle_state_updater
-
-__all__ = ["Task", "Estimation", "Classification", "TaskReadout", "get_task", "check_task", "TASKS"]
+__all__ = ["Task", "Estimation", "Classification", "get_task", "check_task", "TASKS"]
 
 
 class Task:
@@ -43,6 +47,12 @@ class Task:
     code = None
     namespace = {}
     delta_scale = 1.0
+    #: What :meth:`objective` of the mean reward is called in plots and summaries.
+    objective_label = "reward"
+    #: Name of :meth:`score` in test results (a higher score is not necessarily better).
+    score_name = "error"
+    #: Name of the per-sample :meth:`test_error` in plots.
+    error_label = "error"
 
     def reward(self, y, theta):
         """``alpha`` for readouts ``y`` (..., n_out) and stimuli ``theta`` (...)."""
@@ -51,6 +61,18 @@ class Task:
     def delta(self, y, theta):
         """Decoder error (..., n_out)."""
         raise NotImplementedError
+
+    def objective(self, reward):
+        """The training objective shown for a mean reward (default: the reward itself)."""
+        return np.asarray(reward, dtype=float)
+
+    def test_error(self, y, theta):
+        """Error of readouts ``y`` (..., n_out) at held stimuli ``theta`` (...), per sample."""
+        return -self.reward(y, theta)
+
+    def score(self, error):
+        """The test score from a mean :meth:`test_error` (default: the error itself)."""
+        return error
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -70,6 +92,9 @@ class Estimation(Task):
     alpha = -(delta_0**2 + delta_1**2)
     """
     delta_scale = 0.5  # the reference decoder rule uses (target - y), half the gradient
+    objective_label = "MSE"
+    score_name = "mse"
+    error_label = "squared error"
 
     def target(self, theta):
         theta = np.asarray(theta, dtype=float)
@@ -80,6 +105,12 @@ class Estimation(Task):
 
     def delta(self, y, theta):
         return self.target(theta) - y
+
+    def objective(self, reward):
+        return -np.asarray(reward, dtype=float)  # the squared error
+
+    def test_error(self, y, theta):
+        return np.sum((np.asarray(y) - self.target(theta)) ** 2, axis=-1)
 
 
 class Classification(Task):
@@ -96,6 +127,9 @@ class Classification(Task):
 
     name = "classification"
     n_out = 1
+    objective_label = "log-likelihood"
+    score_name = "accuracy"
+    error_label = "error rate"
     variables = "c : 1\npsi : 1"
     code = """
     c = int(theta >= 0)
@@ -130,6 +164,13 @@ class Classification(Task):
     def delta(self, y, theta):
         return (self.gain * (self.target(theta) - self.psi(y)))[..., None]
 
+    def test_error(self, y, theta):
+        """1 where the readout's sign gives the wrong class, else 0."""
+        return ((np.asarray(y)[..., 0] >= 0) != (np.asarray(theta) >= 0)).astype(float)
+
+    def score(self, error):
+        return 1.0 - error  # accuracy
+
 
 TASKS = {"estimation": Estimation, "classification": Classification}
 
@@ -141,45 +182,6 @@ def get_task(task):
     if task in TASKS:
         return TASKS[task]()
     raise ValueError(f"task = {task!r} is not allowed: must be one of {sorted(TASKS)} or a Task instance")
-
-
-class TaskReadout(NeuronGroup):
-    """
-    TaskReadout(task, stimulus, **kwds)
-
-    One element per replica holding the readouts ``y_k`` (linked to the
-    sums a `Decoder` computes), the reward ``alpha`` and the decoder
-    errors ``delta_k``, computed by the task's code once per step. It also
-    accumulates ``alpha_acc`` (sum of rewards, for learning curves) and sets
-    the learning gate ``learn = plastic*(t >= t_on)`` read by every rule.
-
-    Parameters
-    ----------
-    task : `Task` or str
-    stimulus : `LangevinStimulus`
-        Source of ``theta`` (linked, one per replica).
-    """
-
-    def __init__(self, task, stimulus, name="readout*", **kwds):
-        task = get_task(task)
-        lines = ["theta : 1 (linked)", "alpha : 1", "alpha_acc : 1",
-                 "plastic : 1 (shared, constant)", "t_on : second (shared, constant)",
-                 "learn : 1 (shared)"]
-        lines += [f"y_{k} : 1 (linked)" for k in range(task.n_out)]  # to the Decoder's outputs
-        lines += [f"delta_{k} : 1" for k in range(task.n_out)]
-        namespace = dict(kwds.pop("namespace", {}))
-        namespace.update(task.namespace)
-        super().__init__(len(stimulus), "\n".join(lines) + "\n" + task.variables,
-                         namespace=namespace, name=name, **kwds)
-        attach(self, task=task)
-        self.theta = linked_var(stimulus, "theta")
-        self.plastic = 1
-        code = "learn = plastic*int(t >= t_on)\n" + task.code + "\nalpha_acc += alpha"
-        reward_code = self.run_regularly(code, when="groups", order=self.order,
-                                         name=self.name + "_reward")
-        self.contained_objects.append(reward_code)
-        attach(self, reward_code=reward_code)
-        drop_idle_state_updater(self)
 
 
 def check_task(task, n=200, seed=0, rtol=1e-5):

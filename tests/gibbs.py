@@ -114,7 +114,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-#: Default softplus parameters (``reference-parameters.md``).
+#: Default softplus parameters (the authors' published values).
 SOFTPLUS_DEFAULT = dict(a=0.0, beta=1.0 / 30.0, g=30.0)
 #: Lower rate bound of the simulation (clip); default lower quadrature limit.
 R_MIN = 1e-3

@@ -52,7 +52,7 @@ _TASK_PARAMS = {
 
 
 def reference_params(task):
-    """Default parameters (``/work/shared/reference-parameters.md``) for `task`."""
+    """Default parameters (the authors' published values, written out independently of the library) for `task`."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
     params = dict(task=task)

@@ -15,7 +15,6 @@ Set BRIAN_EFFPLAST_LONG=1 to also run the longer classification check
 (about 2-3 minutes).
 """
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -63,7 +62,7 @@ def estimation(tmp_path_factory):
     _write_init_dir(init_cfg, base / "init")
     tests = {}
     for name in ("init", "trained"):
-        runs.test(base / name, angles=K, hold=HOLD, target=TARGET, quiet=True)
+        runs.run_test(base / name, angles=K, hold=HOLD, target=TARGET, quiet=True)
         tests[name] = _load(base / name / "test.npz")
     return {"base": base, "summary": summary, "tests": tests, "cfg": cfg}
 
@@ -78,7 +77,7 @@ def test_learning_lowers_training_mse(estimation):
     last = curve[:, -n // 5:].mean(axis=1)
     assert np.all(last < first), (first, last)
     assert last.mean() < 0.8 * first.mean(), (first, last)
-    assert s["mse_final"] < s["mse_initial"]
+    assert s["objective"]["final"] < s["objective"]["initial"]
 
 
 def test_trained_beats_untrained_on_held_stimuli(estimation):
@@ -99,7 +98,7 @@ def test_trained_beats_untrained_on_held_stimuli(estimation):
 def test_prior_weighted_error_below_uniform(estimation):
     """Figs. 2a-b / S1d: errors are smaller for probable stimuli, so the
     prior-weighted test MSE is below the uniformly weighted one."""
-    from brian_effplast.runs import test_scores
+    from brian_effplast.runs import scores as test_scores
     sc = test_scores(estimation["tests"]["trained"], "estimation")
     assert sc["mse_prior"] < sc["mse"], sc
 
@@ -127,7 +126,7 @@ def test_energy_grows_with_noise_at_fixed_weights(estimation):
     means = []
     for sigma in (0.1, 0.3, 0.5):
         d = _copy_run(base / "trained", base / f"sigma_{sigma}", **{"circuit.sigma": sigma})
-        runs.test(d, angles=K, hold=HOLD, target=TARGET, quiet=True)
+        runs.run_test(d, angles=K, hold=HOLD, target=TARGET, quiet=True)
         t = _load(d / "test.npz")
         e = analysis.mean_energy_per_angle(t["rates"], t["angles"], t["W"], t["C"], t["b"], fi)
         means.append(e.mean(axis=1))  # (R,)
@@ -158,7 +157,7 @@ def test_classification_dprime_grows(tmp_path):
     _write_init_dir(runs.resolve_config(cfg, duration=20000.0, replicas=4, target=TARGET), tmp_path / "init")
     dp = {}
     for name in ("init", "trained"):
-        runs.test(tmp_path / name, angles=12, hold=100.0, target=TARGET, quiet=True)
+        runs.run_test(tmp_path / name, angles=12, hold=100.0, target=TARGET, quiet=True)
         t = _load(tmp_path / name / "test.npz")
         dp[name] = analysis.prior_averaged_dprime(t["outputs"], t["angles"], float(t["prior_mu"]),
                                                   float(t["prior_kappa"]))

@@ -6,7 +6,6 @@ cross-target check). The whole file takes a few minutes at most.
 
 import json
 import subprocess
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -16,6 +15,8 @@ import pytest
 
 from brian_effplast import analysis, cli, runs
 from brian_effplast.config import Config
+from brian_effplast.state import SAVED_KEYS
+from helpers import assert_same_run, command, load_npz, write_model
 
 REPO = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -53,19 +54,8 @@ record_every = 20
 }
 
 
-def write_model(path, text):
-    path = Path(path)
-    path.write_text(text)
-    return str(path)
-
-
 def run_cli(*argv):
     return cli.main([str(a) for a in argv])
-
-
-def load_npz(path):
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
 
 
 @pytest.fixture(scope="module")
@@ -108,11 +98,13 @@ def test_run_directory_is_complete_and_consistent(trained, task):
     ini, fin = runs.objectives(load_npz(d / "learning_curve.npz")["curve"], cfg)
     assert s["objective_initial"] == pytest.approx(ini) and s["objective_final"] == pytest.approx(fin)
     assert np.isfinite([ini, fin]).all()
-    if task == "estimation":
-        assert s["mse_initial"] == pytest.approx(-ini) and s["mse_final"] == pytest.approx(-fin)
+    if task == "estimation":  # the summary shows the MSE, -reward
+        assert s["objective"] == {"label": "MSE", "initial": pytest.approx(-ini), "final": pytest.approx(-fin)}
         assert ini < 0
     else:
-        assert "mse_initial" not in s and ini <= 0
+        assert s["objective"] == {"label": "log-likelihood", "initial": pytest.approx(ini),
+                                  "final": pytest.approx(fin)}
+        assert ini <= 0
 
     lc = load_npz(d / "learning_curve.npz")
     assert lc["curve"].shape == (R, bins)
@@ -174,7 +166,7 @@ def test_test_writes_elsewhere_with_overrides(trained, tmp_path, capsys):
 def test_test_model_in_memory_equals_the_run_directory_test(trained):
     d = trained["classification"]
     model = runs.load(d)
-    data = runs.test_model(model)
+    data = runs.held_stimulus_test(model)
     saved = load_npz(d / "test.npz")
     assert sorted(data) == sorted(saved)
     for key in data:
@@ -187,14 +179,15 @@ def test_test_model_starts_from_the_current_state_even_with_trials(trained):
     model = runs.load(trained["estimation"])  # t = 30: a trial start for run.trial = 15
     with_trials = PlasticCircuit(model.config.replace(**{"run.trial": 15.0}), state=model.state, t=model.t,
                                  seed=model.seed)
-    a, b = runs.test_model(model, angles=2, hold=15.0), runs.test_model(with_trials, angles=2, hold=15.0)
+    a, b = runs.held_stimulus_test(model, angles=2, hold=15.0), runs.held_stimulus_test(with_trials, angles=2, hold=15.0)
     np.testing.assert_array_equal(a["rates"], b["rates"])  # no reset of the rates to r_init
 
 
 def test_info_command(trained, capsys):
     assert run_cli("info", trained["classification"]) == 0
     out = capsys.readouterr().out
-    assert "classification" in out and "log-lik." in out and "accuracy" in out
+    assert "classification" in out and "log-likelihood" in out and "accuracy" in out
+    assert "checkpoint  checkpoint.npz verified (SHA-256)" in out
 
 
 # ---------------------------------------------------------------------------
@@ -212,17 +205,6 @@ def reference(tmp_path_factory):
     model = write_model(base / "m.toml", SMALL["estimation"])
     assert run_cli("train", model, "--out", base / "a", "--seed", 4, "--quiet") == 0
     return model, base / "a"
-
-
-def assert_same_run(a, b):
-    pa, pb = load_npz(a / "parameters.npz"), load_npz(b / "parameters.npz")
-    for key in pa:
-        assert np.array_equal(pa[key], pb[key]), key
-    ca, cb = load_npz(a / "checkpoint.npz"), load_npz(b / "checkpoint.npz")
-    for key in runs.STATE_KEYS + ("curve",):
-        assert np.array_equal(ca[key], cb[key]), key
-    sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
-    assert sa["objective_final"] == sb["objective_final"]
 
 
 def test_resume_after_crash_is_bit_identical(reference, tmp_path, monkeypatch, capsys):
@@ -285,8 +267,7 @@ def test_resume_after_sigkill(reference, tmp_path):
     """A real kill: the command is SIGKILLed after its first checkpoint, then resumed."""
     model, a = reference
     b = tmp_path / "b"
-    exe = Path(sys.executable).parent / "brian-effplast"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "brian_effplast.cli"]
+    cmd = command()
     proc = subprocess.Popen(cmd + ["train", model, "--out", str(b), "--seed", "4", "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -328,7 +309,7 @@ def test_load_in_another_target_continues_identically(trained):
     (s_np, y_np), (s_cpp, y_cpp) = ends["numpy"], ends["cpp_standalone"]
     start = load_npz(d / "checkpoint.npz")
     assert not np.allclose(s_np["W"], start["W"], rtol=0, atol=1e-12)  # it did learn
-    for key in runs.STATE_KEYS:
+    for key in SAVED_KEYS:
         np.testing.assert_allclose(s_cpp[key], s_np[key], rtol=1e-9, atol=1e-12, err_msg=key)
     np.testing.assert_allclose(y_cpp, y_np, rtol=1e-9, atol=1e-12)
 
@@ -478,8 +459,7 @@ def test_bad_paths_and_commands(tmp_path, capsys, trained):
 
 def test_console_script_errors_without_traceback(tmp_path):
     """The installed command: exit status 2 and one line on stderr."""
-    exe = Path(sys.executable).parent / "brian-effplast"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "brian_effplast.cli"]
+    cmd = command()
     p = subprocess.run(cmd + ["train", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "r")],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2

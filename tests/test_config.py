@@ -13,7 +13,7 @@ from brian_effplast.config import (
 )
 
 # --------------------------------------------------------------------------
-# Defaults = the reference parameter sheet (shared/reference-parameters.md)
+# Defaults = the authors' published parameter values, written out here independently
 # --------------------------------------------------------------------------
 
 SHARED = {

@@ -133,7 +133,7 @@ def test_parser_failures_are_config_errors(tmp_path, text, fragment):
     msg = load_error(path)
     assert_names_file(msg, path)
     assert fragment in msg, msg
-    with pytest.raises(ConfigError, match=f"^<string>: "):
+    with pytest.raises(ConfigError, match="^<string>: "):
         Config.from_toml_string(text)
 
 

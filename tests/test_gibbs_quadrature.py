@@ -4,14 +4,11 @@ circuit, Eqs. 3-4, and the expected plasticity rule, Eqs. 8-10).
 Plain NumPy/SciPy; does not import ``brian2`` or ``brian_effplast``.
 """
 
-import os
-import sys
 
 import numpy as np
 import pytest
 from scipy import integrate
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gibbs as gb  # noqa: E402
 
 TOL = 0.02  # relative tolerance of the gradient checks (the brief's 2%)

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 
 from brian_effplast import runs
+from helpers import assert_same_run, command
 
 pytestmark = pytest.mark.slow
 
@@ -42,11 +42,6 @@ workers = {workers}
 curve_bin = 10.0
 """)
     return str(path)
-
-
-def command():
-    exe = Path(sys.executable).parent / "brian-effplast"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "brian_effplast.cli"]
 
 
 def start(args, env_extra=None):
@@ -105,20 +100,6 @@ def wait_for(condition, proc, timeout=300):
         assert proc.poll() is None, f"the run ended early: {proc.communicate()}"
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
-
-
-def load(path):
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
-
-
-def assert_same_run(a, b):
-    pa, pb = load(a / "parameters.npz"), load(b / "parameters.npz")
-    for key in pa:
-        assert np.array_equal(pa[key], pb[key]), key
-    ca, cb = load(a / "checkpoint.npz"), load(b / "checkpoint.npz")
-    for key in runs.STATE_KEYS + ("curve",):
-        assert np.array_equal(ca[key], cb[key]), key
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ Brian2's own (``xi``), seeded by ``seed``.
 import numpy as np
 import pytest
 
-from conftest import TARGETS
+from helpers import TARGETS
 from brian_effplast import Config, PlasticCircuit
 
 SEED = 0

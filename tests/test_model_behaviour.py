@@ -10,7 +10,7 @@ four standalone runs: two in `test_replicas_are_independent` and two shared by
 import numpy as np
 import pytest
 
-from conftest import TARGETS, normal_noise
+from helpers import TARGETS, normal_noise
 from brian_effplast import Config, PlasticCircuit, STATE_KEYS
 
 RTOL, ATOL = 1e-9, 1e-12

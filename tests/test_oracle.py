@@ -1,13 +1,10 @@
 """Sanity tests of the NumPy oracle itself (tests/oracle.py), not of the library."""
 
-import os
-import sys
 
 import numpy as np
 import pytest
 
 # Import the oracle as a plain module, whether or not tests/ is a package.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
 
 

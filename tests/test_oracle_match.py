@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import oracle
-from conftest import TARGETS, normal_noise, oracle_inputs
+from helpers import TARGETS, normal_noise, oracle_inputs
 from brian_effplast import Config, PlasticCircuit
 
 STEPS = 2000

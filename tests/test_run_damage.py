@@ -2,14 +2,13 @@
 each is detected and named, and nothing partial passes for complete."""
 
 import json
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from brian_effplast import cli, runs
 from brian_effplast.model import PlasticCircuit
+from helpers import assert_same_run, load_npz as load
 
 MODEL = """
 task = "estimation"
@@ -20,11 +19,6 @@ target = "numpy"
 replicas = 2
 checkpoint_every = 10.0
 """
-
-
-def load(path):
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +52,6 @@ def interrupted(model, tmp_path, monkeypatch):
     assert float(load(out / "checkpoint.npz")["t"]) == 20.0
     assert float(load(out / "checkpoint.prev.npz")["t"]) == 10.0
     return out
-
-
-def assert_same_run(a, b):
-    pa, pb = load(a / "parameters.npz"), load(b / "parameters.npz")
-    for key in pa:
-        assert np.array_equal(pa[key], pb[key]), key
 
 
 def truncate(path):

@@ -49,13 +49,10 @@ the gradient check uses group B (the wall-dominated group A, where the
 softplus curvature matters, is checked by the goodness-of-fit test).
 """
 
-import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gibbs as gb  # noqa: E402
 
 from brian_effplast.config import Config  # noqa: E402

@@ -1,0 +1,58 @@
+"""Helpers shared by the tests (importable: pytest's pythonpath includes tests/)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from brian_effplast.state import SAVED_KEYS
+
+TARGETS = ["numpy", "cython", "cpp_standalone"]
+
+
+def command():
+    """The ``brian-effplast`` command of this environment."""
+    exe = Path(sys.executable).parent / "brian-effplast"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "brian_effplast.cli"]
+
+
+def write_model(path, text):
+    path = Path(path)
+    path.write_text(text)
+    return str(path)
+
+
+def load_npz(path):
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def assert_same_run(a, b):
+    """Run directories ``a`` and ``b`` hold bit-identical parameters, final state and learning curve."""
+    pa, pb = load_npz(Path(a) / "parameters.npz"), load_npz(Path(b) / "parameters.npz")
+    assert set(pa) == set(pb)
+    for key in pa:
+        assert np.array_equal(pa[key], pb[key]), key
+    ca, cb = load_npz(Path(a) / "checkpoint.npz"), load_npz(Path(b) / "checkpoint.npz")
+    for key in SAVED_KEYS + ("curve",):
+        assert np.array_equal(ca[key], cb[key]), key
+
+
+def oracle_inputs(model):
+    """The oracle's params and initial state for a PlasticCircuit."""
+    cfg, st = model.config, model.state
+    pl = cfg.plasticity
+    params = dict(task=cfg.task, dt=cfg.circuit.dt, sigma=cfg.circuit.sigma, mu=cfg.stimulus.mu,
+                  kappa=cfg.stimulus.kappa, sigma_s=cfg.stimulus.sigma_s, k_bar=cfg.k_bar,
+                  r_min=cfg.circuit.r_min, r_max=cfg.circuit.r_max, a=cfg.nonlinearity.a,
+                  beta=cfg.nonlinearity.beta, g=cfg.nonlinearity.g, eta_W=pl.eta_W, eta_C=pl.eta_C,
+                  eta_b=pl.eta_b, eta_D=pl.eta_D, lam_W=pl.lam_W, lam_C=pl.lam_C, lam_b=pl.lam_b,
+                  lam_D=pl.lam_D, plastic=1)
+    state = dict(theta=st["theta"], r=st["r"], W=st["W"], C=st["C"], b=st["b"], D=st["D"],
+                 rr_bar=st["W_bar"], rs_bar=st["C_bar"], r_bar=st["r_bar"])
+    return params, state
+
+
+def normal_noise(seed, steps, R, N):
+    rng = np.random.default_rng(seed)
+    return {"stimulus": rng.standard_normal((steps, R)), "rates": rng.standard_normal((steps, R * N))}

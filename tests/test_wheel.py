@@ -1,0 +1,58 @@
+"""The package as a user installs it: a wheel in a fresh virtual environment,
+used from outside the checkout (the model files ship inside the wheel)."""
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.slow, pytest.mark.standalone]
+
+
+def run(cmd, **kwargs):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=900, **kwargs)
+    assert p.returncode == 0, f"{cmd}\n{p.stdout}\n{p.stderr}"
+    return p
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """``brian-effplast`` of a fresh virtual environment holding only the wheel and its dependencies."""
+    base = tmp_path_factory.mktemp("wheel")
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", base / "dist", REPO],
+        cwd=base)
+    wheel, = (base / "dist").glob("brian_effplast-*.whl")
+    venv.create(base / "env", with_pip=True)
+    python = base / "env" / "bin" / "python"
+    run([python, "-m", "pip", "install", "--quiet", wheel], cwd=base)
+    return base, python, base / "env" / "bin" / "brian-effplast"
+
+
+def test_wheel_runs_demo_train_by_name_and_info_outside_the_checkout(installed):
+    base, python, exe = installed
+    work = base / "work"  # no checkout here: nothing to find by relative paths
+    work.mkdir()
+    env = dict(os.environ, BRIAN_EFFPLAST_CACHE=str(base / "cache"))
+    p = run([python, "-c", "import brian_effplast, sys; print(brian_effplast.__file__); "
+             "import brian_effplast.config, brian_effplast.analysis; assert 'brian2' not in sys.modules"],
+            cwd=work, env=env)
+    assert str(REPO) not in p.stdout and "site-packages" in p.stdout
+    run([exe, "demo", "--out", work / "demo", "--duration", "300", "--quiet"], cwd=work, env=env)
+    assert json.loads((work / "demo" / "summary.json").read_text())["status"] == "complete"
+    assert (work / "demo" / "test.npz").is_file()
+    run([exe, "train", "classification", "--out", work / "cls", "--duration", "200", "--seed", "1", "--quiet"],
+        cwd=work, env=env)
+    summary = json.loads((work / "cls" / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["model_file"].endswith("classification.toml")
+    info = run([exe, "info", work / "cls"], cwd=work, env=env).stdout
+    assert "classification" in info and "complete" in info
+    run([exe, "test", work / "cls", "--hold", "40", "--quiet"], cwd=work, env=env)
+    assert (work / "cls" / "test.npz").is_file()
+    help_ = run([exe, "train", "--help"], cwd=work, env=env).stdout
+    assert "estimation_narrow_prior" in help_  # the shipped models, listed
