@@ -11,6 +11,7 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# runs/demo: a later `make demo` replaces the previous demo there (and refuses any other files)
 demo: $(BIN)/.installed
 	$(BIN)/brian-effplast demo --out runs/demo
 

@@ -30,12 +30,14 @@ from .errors import Diverged, Interrupted, RunError
 from .modelfiles import model_path, shipped_models
 
 PROG = "brian-effplast"
-#: Duration of the demo training, time units (learns clearly in ~1 min on cpp_standalone).
+#: Model file of the demo (models/estimation.toml, shipped inside the package).
+DEMO_MODEL = "estimation.toml"
+#: Duration of the demo training, time units (about 20 s on cpp_standalone once compiled).
 DEMO_DURATION = 20000.0
 #: Seed of the demo: MSE 0.68 -> 0.11 over the first and last 10% of its training
 #: (other seeds learn too, some more slowly over 20000 time units).
 DEMO_SEED = 2
-#: Test-protocol hold of the demo, time units per angle.
+#: Test-protocol hold of the demo, time units per angle (the test MSE is flat over the hold).
 DEMO_HOLD = 100.0
 
 
@@ -133,9 +135,11 @@ def _parser():
     targets(f)
 
     d = sub.add_parser("demo", help=f"train the estimation model for {DEMO_DURATION:g} time units, "
-                       "test it and draw the figures (about a minute)")
+                       "test it untrained and trained, explain the numbers and draw the figures "
+                       "(about 40 s once the compiled project is cached)")
     d.add_argument("--out", default="brian-effplast-demo", metavar="DIR",
-                   help="run directory (new or empty; default: %(default)s)")
+                   help="run directory: new, empty, or a previous demo's, which is replaced "
+                   "(default: %(default)s)")
     d.add_argument("--duration", type=float, metavar="T", default=DEMO_DURATION,
                    help="training time units (default: %(default)g)")
     d.add_argument("--seed", type=int, metavar="S", default=DEMO_SEED,
@@ -236,28 +240,113 @@ def _cmd_info(args):
 
 
 def _cmd_demo(args):
-    path = _models_dir() / "estimation.toml"
-    cfg = Config.from_toml(path) if path.is_file() else Config.default("estimation")
+    """Train, test (untrained and trained) and explain; a previous demo in ``--out`` is replaced."""
+    import importlib.resources
+    import json
+    import numpy as np
     from . import runs
-    _quiet_brian()
-    summary = runs.train(cfg, args.out, duration=args.duration, seed=args.seed, target=args.target,
-                         quiet=args.quiet, source="command line",
-                         model_file=path if path.is_file() else None)
-    _print_trained(summary, args.out, args.quiet)
-    hold = DEMO_HOLD if cfg.test.hold > DEMO_HOLD else None
-    res = runs.run_test(args.out, hold=hold, target=args.target, quiet=args.quiet)
-    _print_tested(res, args.quiet)
+
+    out = Path(args.out)
+    path = Path(str(importlib.resources.files("brian_effplast.models").joinpath(DEMO_MODEL)))
+    cfg = Config.from_toml(path)
+    # a bad --duration/--seed/--target is reported before anything is touched
+    runs.resolve_config(cfg, duration=args.duration, seed=args.seed, target=args.target, source="command line")
+
+    def previous_demo():
+        """True if ``out`` holds a demo run's files (a run directory marked "demo") and nothing else."""
+        if not out.is_dir() or out.is_symlink():
+            return False
+        known = set(runs.FILES.values())
+        for entry in out.iterdir():
+            leftover = entry.name.startswith(".") and entry.name.endswith(".tmp") and \
+                entry.name[1:].rsplit(".", 2)[0] in known  # an interrupted atomic write
+            if entry.is_symlink() or not entry.is_file() or not (entry.name in known or leftover):
+                return False
+        try:
+            s = json.loads((out / runs.FILES["summary"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        model_file = s.get("model_file") if isinstance(s, dict) else None
+        return (isinstance(s, dict) and isinstance(s.get("demo"), dict) and s.get("task") == "estimation"
+                and (model_file is None or (isinstance(model_file, str) and model_file.endswith(DEMO_MODEL))))
+
+    replace = previous_demo()
+    ours = replace or not out.exists() or (out.is_dir() and not any(out.iterdir()))
+    if replace:
+        for entry in out.iterdir():
+            entry.unlink()
+        if not args.quiet:
+            print(f"{PROG}: replacing the previous demo in {out}/", file=sys.stderr)
+    demo = {"complete": False, "test_hold": None}
+
+    def mark():
+        """Record ``demo`` in summary.json: a later demo may replace this run directory."""
+        summary_path = out / runs.FILES["summary"]
+        if not ours or not summary_path.is_file():
+            return
+        from .rundir import write_json
+        try:
+            s = json.loads(summary_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(s, dict):
+            write_json(summary_path, {**s, "demo": demo})
+
+    try:
+        _quiet_brian()
+        summary = runs.train(cfg, out, duration=args.duration, seed=args.seed, target=args.target,
+                             quiet=args.quiet, source="command line", model_file=path)
+        _print_trained(summary, out, args.quiet)
+        run_cfg, _, _ = runs.read_run(out)
+        hold = min(DEMO_HOLD, run_cfg.test.hold)
+        demo["test_hold"] = hold
+        # the same test on the circuit the training started from (same seed: same initial state)
+        from .model import PlasticCircuit
+        if not args.quiet:
+            print(f"{PROG}: testing the untrained circuit (seed {run_cfg.run.seed}, initial state): "
+                  f"{run_cfg.test.angles} angles x {hold:g} time units", file=sys.stderr)
+        untrained = runs.held_stimulus_test(PlasticCircuit(run_cfg), hold=hold)
+        demo["test_untrained"] = runs.scores(untrained, "estimation")
+        res = runs.run_test(out, hold=hold, target=args.target, quiet=args.quiet)
+        demo["test_trained"] = {k: res[k] for k in ("mse", "mse_prior")}
+        from .protocol import per_angle_error
+        with np.load(res["test"], allow_pickle=False) as z:
+            angles, mu = z["angles"], float(z["prior_mu"])
+            per_angle = per_angle_error({"angles": angles, "outputs": z["outputs"]}, "estimation").mean(axis=0)
+        distance = np.abs(np.angle(np.exp(1j * (angles - mu))))
+        mode, worst = int(np.argmin(distance)), int(np.argmax(per_angle))
+        demo["per_angle_trained"] = {"angles": angles.tolist(), "mse": per_angle.tolist()}
+        demo["complete"] = True
+    finally:
+        mark()
+
     if not args.quiet:
-        out = Path(args.out)
+        u, t = demo["test_untrained"], demo["test_trained"]
+        deg = lambda a: f"{np.degrees(a):.0f} deg"
+        print(f"{PROG}: demo results ({summary['duration']:g} time units, seed {summary['seed']}, "
+              f"{summary['target']}); squared error of the estimate of (cos theta, sin theta):")
+        mse = lambda reward: "?" if reward is None else f"{-reward:.3f}"  # reward: minus the squared error
+        print(f"  training MSE    {mse(summary.get('objective_initial'))} -> {mse(summary.get('objective_final'))}  "
+              "first -> last 10% of training (learning_curve.png)")
+        print(f"  test MSE        {u['mse']:.3f} -> {t['mse']:.3f}  untrained -> trained, "
+              f"{len(angles)} angles around the circle x {hold:g} time units, equally weighted")
+        print(f"  prior-weighted  {u['mse_prior']:.3f} -> {t['mse_prior']:.3f}  the same angles weighted "
+              "by the stimulus prior")
+        print(f"  why the test and training MSEs differ: the training MSE is measured where the slowly drifting "
+              f"stimulus happened to be, mostly near the prior mode ({deg(mu)}), where the trained circuit's test "
+              f"error is {per_angle[mode]:.3f}; the plain test MSE weighs all {len(angles)} angles equally, "
+              f"improbable ones included (up to {per_angle[worst]:.2f}, at {deg(angles[worst])}); "
+              "the prior-weighted one weighs them as the prior does")
         print(f"{PROG}: demo files in {out}/:")
-        for name, what in (("learning_curve.png", "squared error during learning"),
+        for name, what in (("learning_curve.png", "squared error during learning, on the drifting stimulus"),
                            ("tuning.png", "tuning curves and population rate vs angle"),
                            ("outputs.png", "estimates per test angle with 95% ellipses"),
-                           ("summary.json", "run summary (seed, MSE before/after, wall time)"),
+                           ("summary.json", "run summary (seed, MSE before/after, wall time; 'demo': "
+                            "the test numbers above)"),
                            ("parameters.npz", "learned W, C, b, D (NumPy, replica first)"),
-                           ("test.npz", "test responses (angles, rates, outputs)")):
+                           ("test.npz", "test responses of the trained circuit (angles, rates, outputs)")):
             print(f"  {out / name}  ({what})")
-        print(f"  details: {PROG} info {out}")
+        print(f"  details: {PROG} info {out}; run 'demo' again to replace this one")
     return 0
 
 

@@ -119,7 +119,23 @@ class Config:
 
     @classmethod
     def default(cls, task: str = "estimation") -> "Config":
-        """The reference defaults for ``task`` ("estimation" or "classification")."""
+        """The reference defaults for ``task`` ("estimation" or "classification").
+
+        These are the model parameters of ``models/estimation.toml`` and
+        ``models/classification.toml``, but not their run settings: every model
+        file of ``models/`` changes ``[run]``, so ``Config.default(task)`` and
+        ``Config.from_toml("models/<task>.toml")`` are different runs (compare
+        their :meth:`to_dict`). The defaults: ``run.duration = 5000`` time units,
+        ``run.checkpoint_every = 0`` (only at the end), ``run.curve_bin = 1``.
+        The model files: ``run.curve_bin = 10`` in all of them;
+        ``run.duration = 20000`` and ``run.checkpoint_every = 5000`` in
+        ``estimation.toml``, ``estimation_narrow_prior.toml`` and
+        ``noise_levels.toml``; 50000 and 5000 in ``classification.toml`` and
+        ``classification_shifted_prior.toml``; 260000 and 10000 in
+        ``estimation_full.toml``. Beyond ``[run]``, ``estimation_narrow_prior.toml``
+        sets ``stimulus.kappa = 2``, ``classification_shifted_prior.toml``
+        ``stimulus.mu = pi/4`` and ``noise_levels.toml`` ``circuit.sigma = 0.33``.
+        """
         cls._check_task(task, "Config.default()")
         cfg = cls._unvalidated(task, cls._default_sections(task))
         return cfg.validate(source="Config.default()")

@@ -1,0 +1,120 @@
+"""`brian-effplast demo`: runs again into its own directory, refuses anyone else's, explains its numbers.
+
+Short runs on numpy (200 time units; the test protocol held 12 time units per
+angle instead of the demo's 100, which only sets how many samples are averaged).
+The refusals need no training: they are checked before anything runs.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from brian_effplast import cli
+
+SHORT = ["--duration", "200", "--target", "numpy"]
+WHY = "why the test and training MSEs differ:"
+
+
+@pytest.fixture
+def short_hold(monkeypatch):
+    monkeypatch.setattr(cli, "DEMO_HOLD", 12.0)
+
+
+def _summary(d):
+    return json.loads((d / "summary.json").read_text(encoding="utf-8"))
+
+
+def _contents(d):
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
+
+
+@pytest.mark.slow  # two trainings and four tests on numpy: about a minute
+def test_demo_twice_into_the_same_directory(tmp_path, capsys, short_hold):
+    d = tmp_path / "demo"
+    assert cli.main(["demo", "--out", str(d), *SHORT]) == 0
+    out = capsys.readouterr().out
+    # the numbers and the one line that says why training and test MSE differ
+    assert "training MSE" in out and "untrained -> trained" in out and "prior-weighted" in out
+    why = [line for line in out.splitlines() if WHY in line]
+    assert len(why) == 1 and "prior mode" in why[0] and "12 angles equally" in why[0]
+    first = _summary(d)
+    demo = first["demo"]
+    assert demo["complete"] is True and demo["test_hold"] == 12.0
+    assert set(demo["test_untrained"]) == set(demo["test_trained"]) == {"mse", "mse_prior"}
+    assert first["model_file"].endswith("estimation.toml") and first["status"] == "complete"
+
+    # mark the first run's files: the second demo must replace them, not add to them
+    (d / "summary.json").write_text(json.dumps({**first, "created": "2000-01-01T00:00:00+00:00"}))
+    old_test = (d / "test.npz").stat()
+    assert cli.main(["demo", "--out", str(d), *SHORT, "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    second = _summary(d)
+    assert second["created"] != "2000-01-01T00:00:00+00:00" and second["demo"]["complete"] is True
+    new_test = (d / "test.npz").stat()
+    assert (new_test.st_ino, new_test.st_mtime_ns) != (old_test.st_ino, old_test.st_mtime_ns)
+    # same seed, same target: the same numbers
+    assert second["demo"]["test_trained"] == pytest.approx(demo["test_trained"])
+    assert second["demo"]["test_untrained"] == pytest.approx(demo["test_untrained"])
+
+
+def _fake_demo(d, **changes):
+    """A directory that looks like a finished demo run (no training needed to test refusals)."""
+    d.mkdir()
+    summary = {"status": "complete", "task": "estimation", "model_file": "/x/models/estimation.toml",
+               "created": "2000-01-01T00:00:00+00:00", "demo": {"complete": True}, **changes}
+    (d / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if v is not None}))
+    (d / "config.toml").write_text('task = "estimation"\n')
+    return d
+
+
+@pytest.mark.parametrize("case", ["not a run", "a run without the demo mark", "another model's run",
+                                  "a demo run with a user's file", "a demo run, bad duration"])
+def test_demo_refuses_other_directories(tmp_path, capsys, case):
+    if case == "not a run":
+        d = tmp_path / "d"
+        d.mkdir()
+        (d / "notes.txt").write_text("mine")
+    elif case == "a run without the demo mark":
+        d = _fake_demo(tmp_path / "d", demo=None)
+    elif case == "another model's run":
+        d = _fake_demo(tmp_path / "d", model_file="/x/models/noise_levels.toml")
+    elif case == "a demo run with a user's file":
+        d = _fake_demo(tmp_path / "d")
+        (d / "notes.txt").write_text("mine")
+    else:
+        d = _fake_demo(tmp_path / "d")
+    before = _contents(d)
+    duration = "-5" if case == "a demo run, bad duration" else "200"
+    assert cli.main(["demo", "--out", str(d), "--duration", duration, "--target", "numpy", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("brian-effplast: error: ") and len(err.splitlines()) == 1
+    if case != "a demo run, bad duration":
+        assert "exists and is not empty" in err
+    assert _contents(d) == before
+
+
+#: What each model file of models/ changes in Config.default(task) (as Config.default's docstring says).
+MODEL_FILES = {
+    "estimation": {"run.duration": 20000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0},
+    "estimation_narrow_prior": {"run.duration": 20000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0,
+                                "stimulus.kappa": 2.0},
+    "noise_levels": {"run.duration": 20000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0,
+                     "circuit.sigma": 0.33},
+    "estimation_full": {"run.duration": 260000.0, "run.checkpoint_every": 10000.0, "run.curve_bin": 10.0},
+    "classification": {"run.duration": 50000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0},
+    "classification_shifted_prior": {"run.duration": 50000.0, "run.checkpoint_every": 5000.0,
+                                     "run.curve_bin": 10.0, "stimulus.mu": math.pi / 4},
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_FILES))
+def test_model_files_differ_from_the_defaults_as_documented(name):
+    from brian_effplast import Config
+    cfg = Config.from_toml(Path(__file__).resolve().parent.parent / "models" / f"{name}.toml")
+    got, default = cfg.to_dict(), Config.default(cfg.task).to_dict()
+    changed = {f"{section}.{key}": value for section, values in got.items() if isinstance(values, dict)
+               for key, value in values.items() if value != default[section].get(key)}
+    assert changed == pytest.approx(MODEL_FILES[name])
+    assert "run.curve_bin = 10" in Config.default.__doc__ and f"{name}.toml" in Config.default.__doc__
