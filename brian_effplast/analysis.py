@@ -209,6 +209,21 @@ def _check_angles(angles, K):
     return angles
 
 
+def _check_circuit(rates, angles, W, C):
+    """Test rates (R, K, S, N), their angles (K,) and each replica's weights
+    ``W`` (R, N, N) and ``C`` (R, N, N_s), checked and as float arrays."""
+    x = _check_rates(rates)
+    R, K, S, N = x.shape
+    angles = _check_angles(angles, K)
+    W = np.asarray(W, dtype=float)
+    C = np.asarray(C, dtype=float)
+    if W.shape != (R, N, N):
+        raise ValueError(f"W must have shape ({R}, {N}, {N}), got {W.shape}")
+    if C.ndim != 3 or C.shape[:2] != (R, N):
+        raise ValueError(f"C must have shape ({R}, {N}, N_s), got {C.shape}")
+    return x, angles, W, C
+
+
 # ---------------------------------------------------------------------------
 # Fig. 1: tuning, preferred stimuli, population rate
 # ---------------------------------------------------------------------------
@@ -702,15 +717,7 @@ def current_ratio(rates, angles, W, C):
     angle, the same as over angles). The bias ``b`` is part of neither
     current; self-connections ``W_ii`` count as recurrent.
     """
-    x = _check_rates(rates)
-    R, K, S, N = x.shape
-    angles = _check_angles(angles, K)
-    W = np.asarray(W, dtype=float)
-    C = np.asarray(C, dtype=float)
-    if W.shape != (R, N, N):
-        raise ValueError(f"W must have shape ({R}, {N}, {N}), got {W.shape}")
-    if C.ndim != 3 or C.shape[:2] != (R, N):
-        raise ValueError(f"C must have shape ({R}, {N}, N_s), got {C.shape}")
+    x, angles, W, C = _check_circuit(rates, angles, W, C)
     s = input_rates(angles, C.shape[2])  # (K, N_s)
     rec = np.abs(np.einsum("rij,rksj->rksi", W, x)).mean(axis=(1, 2))
     inp = np.abs(np.einsum("rik,qk->rqi", C, s)).mean(axis=1)
@@ -775,17 +782,11 @@ def mean_energy_per_angle(rates, angles, W, C, b, finv_integral):
         Mean over the ``S`` samples of :func:`energy` with
         ``s = input_rates(angle, N_s)`` and the replica's parameters.
     """
-    x = _check_rates(rates)
+    x, angles, W, C = _check_circuit(rates, angles, W, C)
     R, K, S, N = x.shape
-    angles = _check_angles(angles, K)
-    W = np.asarray(W, dtype=float)
-    C = np.asarray(C, dtype=float)
     b = np.asarray(b, dtype=float)
-    if W.shape != (R, N, N) or C.ndim != 3 or C.shape[:2] != (R, N) \
-            or b.shape != (R, N):
-        raise ValueError(
-            f"expected W ({R}, {N}, {N}), C ({R}, {N}, N_s), b ({R}, {N}); "
-            f"got {W.shape}, {C.shape}, {b.shape}")
+    if b.shape != (R, N):
+        raise ValueError(f"b must have shape ({R}, {N}), got {b.shape}")
     s = input_rates(angles, C.shape[2])  # (K, N_s)
     E = energy(x, s[None, :, None, :], W[:, None, None], C[:, None, None],
                b[:, None, None], finv_integral)

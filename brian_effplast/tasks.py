@@ -53,6 +53,17 @@ class Task:
     score_name = "error"
     #: Name of the per-sample :meth:`test_error` in plots.
     error_label = "error"
+    #: Key of :meth:`objective` in result files (e.g. ``"mse_first10pct"``).
+    objective_name = "reward"
+    #: Whether plots of :meth:`objective` during learning use a log y axis.
+    log_scale_curve = False
+    #: Stimulus angles where the target class changes (drawn as lines on
+    #: plots against the angle); empty for a task without classes.
+    class_boundaries = ()
+    #: Readout value separating the classes of a one-output task (drawn on
+    #: output histograms); ``None`` for a task without classes. For a task
+    #: with classes, :meth:`target` gives the class of a stimulus.
+    decision_threshold = None
 
     def reward(self, y, theta):
         """``alpha`` for readouts ``y`` (..., n_out) and stimuli ``theta`` (...)."""
@@ -93,6 +104,8 @@ class Estimation(Task):
     """
     delta_scale = 0.5  # the reference decoder rule uses (target - y), half the gradient
     objective_label = "MSE"
+    objective_name = "mse"
+    log_scale_curve = True
     score_name = "mse"
     error_label = "squared error"
 
@@ -128,8 +141,11 @@ class Classification(Task):
     name = "classification"
     n_out = 1
     objective_label = "log-likelihood"
+    objective_name = "log_likelihood"
     score_name = "accuracy"
     error_label = "error rate"
+    class_boundaries = (0.0, np.pi)  # class 1 is theta >= 0
+    decision_threshold = 0.0  # class 1 where y >= 0 (psi >= 1/2)
     variables = "c : 1\npsi : 1"
     code = """
     c = int(theta >= 0)

@@ -436,3 +436,22 @@ def test_mean_energy_per_angle_matches_loop():
                     + np.sum(F(x[r, k, i])) - x[r, k, i] @ C[r] @ s
                     - b[r] @ x[r, k, i] for i in range(S)]
             assert E[r, k] == pytest.approx(np.mean(vals), rel=1e-10)
+
+
+@pytest.mark.parametrize("bad", ["W", "C", "b", "angles", "rates"])
+def test_circuit_measures_check_shapes_alike(bad):
+    """current_ratio and mean_energy_per_angle check rates, angles, W and C the same way."""
+    R, K, S, N, Ns = 2, 3, 4, 5, 12
+    g = rng(21)
+    args = dict(rates=g.uniform(0.1, 1.0, size=(R, K, S, N)), angles=np.array([-1.0, 0.0, 2.5]),
+                W=g.normal(size=(R, N, N)), C=g.normal(size=(R, N, Ns)), b=g.normal(size=(R, N)))
+    wrong = {"W": np.zeros((R, N, N + 1)), "C": np.zeros((R, N + 1, Ns)), "b": np.zeros((R, N + 1)),
+             "angles": np.zeros(K + 1), "rates": np.zeros((R, K, N))}
+    args[bad] = wrong[bad]
+    a = args
+    match = f"{bad} must have shape"
+    if bad != "b":
+        with pytest.raises(ValueError, match=match):
+            an.current_ratio(a["rates"], a["angles"], a["W"], a["C"])
+    with pytest.raises(ValueError, match=match):
+        an.mean_energy_per_angle(a["rates"], a["angles"], a["W"], a["C"], a["b"], np.square)

@@ -44,6 +44,16 @@ def test_every_panel_and_stage_is_written(toy_figures):
     assert [d[s]["t"] for s in STAGES] == [0.0, 50.0, TOY["duration"]]
 
 
+def test_panel_data_is_the_numbers_of_the_panel_functions(toy_figures):
+    """panel_data is the loop over the panel functions: the same numbers as figures.json."""
+    from brian_effplast import figures
+    from brian_effplast.figures_runs import load_all
+    out, _ = toy_figures
+    assert list(figures.PANELS) == PANELS
+    numbers = json.loads(json.dumps(figures.panel_data(load_all(out / "runs"))))
+    assert numbers == json.loads((out / "figures.json").read_text())["panels"]
+
+
 def test_a_second_run_reuses_the_experiments(toy_figures, capsys):
     from brian_effplast.figures import make_figures
     out, first = toy_figures

@@ -1,0 +1,102 @@
+"""What plots and figure panels ask of a Task (instead of its name): the
+objective's key and axis scale, class boundaries, the decision threshold;
+and the plot functions taking a task name or a Task, a user's task included."""
+
+import numpy as np
+import pytest
+
+from brian_effplast import plotting
+from brian_effplast.prior import test_angles
+from brian_effplast.tasks import TASKS, Classification, Estimation, Task, get_task
+
+
+def test_plot_attributes_of_the_built_in_tasks():
+    e, c = get_task("estimation"), get_task("classification")
+    assert (e.objective_name, e.log_scale_curve, e.class_boundaries, e.decision_threshold) == ("mse", True, (), None)
+    assert (c.objective_name, c.log_scale_curve, c.decision_threshold) == ("log_likelihood", False, 0.0)
+    assert np.allclose(c.class_boundaries, [0.0, np.pi])
+    base = Task()
+    assert (base.objective_name, base.log_scale_curve, base.class_boundaries, base.decision_threshold) == \
+        ("reward", False, (), None)
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_objective_name_is_the_label_as_a_key(name):
+    task = get_task(name)
+    assert task.objective_name == task.objective_label.lower().replace("-", "_")
+
+
+def test_class_boundaries_and_threshold_agree_with_target_and_test_error():
+    task = Classification(gain=50.0)
+    eps = 1e-6
+    for b in task.class_boundaries:  # the class changes across every boundary
+        below, above = (np.array([b - eps, b + eps]) + np.pi) % (2 * np.pi) - np.pi
+        assert task.target(below) != task.target(above)
+    theta = test_angles(12)
+    cls = task.target(theta)
+    y = np.where(cls == 1, task.decision_threshold + 0.01, task.decision_threshold - 0.01)[:, None]
+    assert np.all(task.test_error(y, theta) == 0.0)
+    assert np.all(task.test_error(-y, theta) == 1.0)
+
+
+class OneOutput(Task):
+    """A user's one-output task without classes: y tracks sin(theta)."""
+
+    name = "sine"
+    n_out = 1
+    code = "delta_0 = sin(theta) - y_0\nalpha = -delta_0**2"
+    delta_scale = 0.5
+
+    def target(self, theta):
+        return np.sin(np.asarray(theta, dtype=float))[..., None]
+
+    def reward(self, y, theta):
+        return -np.sum((self.target(theta) - y) ** 2, axis=-1)
+
+    def delta(self, y, theta):
+        return self.target(theta) - y
+
+
+def _test_data(n_out, R=2, K=4, S=6, N=3, seed=0):
+    g = np.random.default_rng(seed)
+    return {"angles": test_angles(K), "rates": g.uniform(0.1, 1.0, (R, K, S, N)),
+            "outputs": g.normal(0, 0.1, (R, K, S, n_out)), "prior_mu": np.float64(0.0),
+            "prior_kappa": np.float64(1.5)}
+
+
+@pytest.mark.parametrize("task", ["estimation", Estimation(), "classification", Classification(gain=30.0),
+                                  OneOutput()])
+def test_run_plots_take_a_name_or_a_task(task):
+    t = get_task(task)
+    d = _test_data(t.n_out)
+    fig = plotting.output_distributions(d, task)
+    assert len(fig.axes) == (1 if t.n_out == 2 else 4)
+    if t.n_out == 1:  # the decision threshold is drawn only for a task with classes
+        lines = [ln for ax in fig.axes for ln in ax.get_lines()]
+        assert bool(lines) == (t.decision_threshold is not None)
+    curve = -np.abs(np.random.default_rng(1).normal(1.0, 0.1, (2, 100)))
+    fig = plotting.learning_curve(curve, 10.0, task, transient=40.0)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == t.objective_label
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(),
+                               plotting.objective_curve(curve, 10.0, t)[1])
+
+
+def test_log_scale_only_for_a_log_scale_task_spanning_a_decade():
+    curve = -np.geomspace(100.0, 0.1, 200)[None]  # reward: the MSE falls over three decades
+    assert plotting.learning_curve(curve, 1.0, "estimation").axes[0].get_yscale() == "log"
+    assert plotting.learning_curve(curve, 1.0, Task()).axes[0].get_yscale() == "linear"
+
+
+@pytest.mark.parametrize("task", ["estimation", "classification"])
+def test_panel_drawings_of_one_test_take_the_task_from_the_data_or_an_argument(task):
+    d = _test_data(get_task(task).n_out)
+    d["task"] = np.str_(task)
+    n_boundary = {"estimation": 0, "classification": 3}[task]  # classification: at 0, -180 and 180
+    for fig in (plotting.fig_preferred_stimuli(d, "t"), plotting.fig_preferred_stimuli(d, "t", get_task(task))):
+        dashed = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "--"]
+        assert len(dashed) == n_boundary
+    plotting.fig_population_rates([("a", d)], "t")
+    plotting.figS1_tuning_map(d, "t", task)
+    if task == "estimation":
+        plotting.fig2b_bias_variance(d)
