@@ -121,11 +121,11 @@ def run_test(run_dir, out=None, angles=None, hold=None, target=None, *, quiet=Fa
     write_npz(out_dir / FILES["test"], **data)
     from . import plotting
     write_figure(out_dir / FILES["tuning_png"], plotting.population_tuning(data))
-    write_figure(out_dir / FILES["outputs_png"], plotting.output_distributions(data, cfg.task))
+    write_figure(out_dir / FILES["outputs_png"], plotting.output_distributions(data, model.task))
     result = {"test": str(out_dir / FILES["test"]), "tuning": str(out_dir / FILES["tuning_png"]),
               "outputs": str(out_dir / FILES["outputs_png"]), "angles": cfg.test.angles,
               "samples": data["rates"].shape[2]}
-    result.update(scores(data, cfg.task))
+    result.update(scores(data, model.task))
     return result
 
 

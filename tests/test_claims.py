@@ -11,11 +11,9 @@ model, the trained model and three noise levels; plus one short
 classification run. Each test compares numbers that a broken learning rule
 or a broken measure would put on the wrong side.
 
-Set BRIAN_EFFPLAST_LONG=1 to also run the longer classification check
-(about 2-3 minutes).
+The longer classification check is marked slow (about 2-3 minutes).
 """
 
-import os
 import shutil
 from pathlib import Path
 
@@ -30,7 +28,7 @@ MODELS = Path(__file__).resolve().parent.parent / "models"
 TARGET = "cpp_standalone"
 R, T_TRAIN = 2, 4000.0
 K, HOLD = 6, 40.0
-LONG = bool(os.environ.get("BRIAN_EFFPLAST_LONG"))
+pytestmark = pytest.mark.standalone
 
 
 def _copy_run(src, dst, **updates):
@@ -147,7 +145,7 @@ def test_classification_loglik_rises():
     assert np.all(last > first), (first, last)
 
 
-@pytest.mark.skipif(not LONG, reason="long (minutes): set BRIAN_EFFPLAST_LONG=1")
+@pytest.mark.slow
 def test_classification_dprime_grows(tmp_path):
     """Fig. 2d: the prior-averaged d' between the classes grows with
     training (4 replicas x 20000 time units vs the untrained state)."""

@@ -292,6 +292,7 @@ def test_resume_after_sigkill(reference, tmp_path):
     assert_same_run(a, b)
 
 
+@pytest.mark.standalone
 def test_load_in_another_target_continues_identically(trained):
     """A numpy-trained model continued on cpp_standalone matches its continuation
     on numpy when both get the same external noise."""

@@ -13,6 +13,8 @@ import pytest
 from brian_effplast import cli
 from brian_effplast.figures import EXPERIMENTS, STAGES
 
+pytestmark = [pytest.mark.slow, pytest.mark.standalone]  # the whole figures pipeline at toy size: minutes
+
 PANELS = ["fig1b", "fig1c", "fig1d", "fig1e", "fig1f", "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b",
           "fig3c", "fig3d", "figS1a", "figS1b", "figS1c", "figS1d", "figS1e", "figS1f", "figS1g"]
 TOY = dict(replicas=2, duration=250.0, angles=4, hold=20.0)  # snapshot at 50 (> the transient of 40)

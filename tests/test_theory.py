@@ -58,6 +58,8 @@ import gibbs as gb  # noqa: E402
 from brian_effplast.config import Config  # noqa: E402
 from brian_effplast.model import PlasticCircuit  # noqa: E402
 
+pytestmark = pytest.mark.standalone  # the theory checks simulate on cpp_standalone
+
 ALPHA = 0.001  # significance level of every goodness-of-fit test
 Z_MAX = 4.0  # gradient check: |simulation - theory| < Z_MAX standard errors
 WRONG = 1.2  # the wrong noise level of the negative controls, in units of sigma
