@@ -15,7 +15,24 @@ install: $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/brian-effplast demo --out runs/demo
 
+# the whole suite (the README's test command); `make test-quick` leaves out the
+# tests marked slow; tests marked standalone are skipped where there is no C++ compiler
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
-.PHONY: install demo test
+test-quick: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal -m "not slow"
+
+# The documentation site: docs/_build/html/index.html. Installs the docs extra,
+# executes the notebooks of tutorials/ (cached in docs/_build/.jupyter_cache:
+# a notebook runs again only when its code changed), fails on any warning, then
+# runs the docstring examples (sphinx.ext.doctest) on the same doctrees.
+$(BIN)/.docs-installed: $(BIN)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
+	touch $@
+
+docs: $(BIN)/.docs-installed
+	$(BIN)/sphinx-build -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -b doctest -d docs/_build/doctrees docs docs/_build/doctest
+
+.PHONY: install demo test test-quick docs
