@@ -19,7 +19,14 @@ def _even_angles(n):
 
 
 def preferred_angles(N_s):
-    """Preferred angles ``theta_k = -pi + 2*pi*k/N_s`` of the input units."""
+    """Preferred angles ``theta_k = -pi + 2*pi*k/N_s`` of the input units.
+
+    Examples
+    --------
+    >>> from brian_effplast import preferred_angles
+    >>> np.degrees(preferred_angles(4))
+    array([-180.,  -90.,    0.,   90.])
+    """
     return _even_angles(N_s)
 
 
@@ -33,7 +40,14 @@ test_angles.__test__ = False  # not a pytest test
 
 
 def stationary_kappa(kappa):
-    """Concentration of the stationary von Mises law of the stimulus process."""
+    """Concentration of the stationary von Mises law of the stimulus process.
+
+    Examples
+    --------
+    >>> from brian_effplast.prior import stationary_kappa
+    >>> stationary_kappa(0.75)  # the reference kappa: a von Mises prior of concentration 1.5
+    1.5
+    """
     return 2.0 * kappa
 
 

@@ -1,180 +1,152 @@
-"""Every notebook in ``tutorials/`` runs from top to bottom without an error.
+"""Every notebook in ``tutorials/`` runs from top to bottom in a Jupyter kernel.
 
 How a notebook is run
 ---------------------
-The ``.ipynb`` file is read as plain JSON (nbformat 4; nbformat/nbclient are
-not needed). Its code cells run in order, in a fresh Python subprocess (so
-Brian2's device state and preferences cannot leak into other tests), with
-matplotlib's Agg backend, in one shared namespace, as in a Jupyter kernel.
-Stored outputs are ignored. A cell that raises fails the test with that
-cell's source and traceback. Magics (``%...``, ``!...``) are not supported:
-the notebooks are plain Python.
+As papermill does, but with ``nbclient`` alone: the notebook is read with
+``nbformat``, a cell tagged ``injected-parameters`` holding the short
+settings of :data:`PARAMETERS` is inserted right after the notebook's cell
+tagged ``parameters``, and ``nbclient`` executes every cell in a fresh
+IPython kernel (``ipykernel``, the ``python3`` kernel of this environment),
+with the kernel's working directory in pytest's ``tmp_path``. Magics and
+rich display work as in Jupyter; a cell that raises fails the test with
+that cell's source and traceback (nbclient's ``CellExecutionError``). The
+notebook file itself is not changed: a person opening it runs the defaults
+of its ``parameters`` cell.
 
-Fast settings
--------------
-The defaults of a notebook take minutes (compilation, 20000 time units of
-training...). So each notebook keeps every duration, size and path in its
-first code cell, a cell of plain constant assignments starting with the line
-``# Settings``, for example::
+Short settings
+--------------
+The defaults of a notebook take minutes (compilations, 20000 time units of
+training...). :data:`PARAMETERS` gives each notebook tiny durations, and
+``TARGET = "numpy"`` where a notebook has a target (no C++ compilation:
+numpy is the fastest at these sizes). ``OUT`` goes under ``tmp_path``, and
+the compiled-project cache of ``cpp_standalone`` (``BRIAN_EFFPLAST_CACHE``)
+too, so each run of ``03_standalone.ipynb`` compiles from scratch, as on a
+new machine. Every name in :data:`PARAMETERS` must be assigned in the
+notebook's parameters cell: a constant renamed in a notebook without
+updating this file fails the test instead of silently running the slow
+defaults, and a new notebook must get an entry here.
 
-    # Settings (tests/test_tutorials.py overrides these to run the notebook quickly)
-    TRAIN_DURATION = 20000     # time units
-    TARGET = "cpp_standalone"
-    OUT = "runs/01_getting_started"
-
-This test runs that cell as written and then, before any other cell, runs a
-replacement cell of assignments built from :data:`OVERRIDES` (e.g.
-``TRAIN_DURATION = 60``), together with ``TARGET = "numpy"`` and ``OUT`` set to
-a directory under pytest's ``tmp_path`` (:data:`COMMON`, applied to each name
-that the settings cell defines). The subprocess also runs in ``tmp_path``, so
-every file a notebook writes ends up there. Every name in
-:data:`OVERRIDES` must be assigned in the settings cell: a constant renamed in
-a notebook without updating this file fails the test instead of silently
-running the slow defaults, and a new notebook must get an entry here.
-
-``TARGET = "numpy"`` avoids compiling C++ projects (20-30 s each for
-``cpp_standalone``); the notebooks' defaults stay ``cpp_standalone``. Both
-notebooks together take about 25-60 s on 2 cores.
+Times on 2 shared cores: 01 and 02 about 10-20 s each on numpy;
+03 (cpp_standalone, three compilations) 1-3 minutes, marked ``slow``.
 """
 
 import ast
-import json
 import os
-import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
+import ipykernel  # noqa: F401  (the kernel; the test extra installs nbformat, nbclient and ipykernel)
+import nbclient
+import nbclient.exceptions
+import nbformat
+
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 NOTEBOOKS = sorted(TUTORIALS.glob("*.ipynb"))
 
-#: Settings-cell marker: the first line of a notebook's first code cell starts with it.
-SETTINGS_MARKER = "# Settings"
-
-#: Replacements for each notebook's settings cell (time units, counts).
-OVERRIDES = {
+#: Short settings injected after each notebook's ``parameters`` cell ({tmp} is tmp_path).
+PARAMETERS = {
     "01_getting_started.ipynb": {
         "TRAIN_DURATION": 60,   # > run.transient (40), so that some learning happens
         "REPLICAS": 2,
+        "TARGET": "numpy",
         "TEST_ANGLES": 4,
         "TEST_HOLD": 12,        # > runs.SETTLE (10): leaves 9 samples per angle
+        "OUT": "{tmp}/out",
     },
     "02_extending.ipynb": {
         "TRAIN_DURATION": 60,
         "REPLICAS": 2,
+        "TARGET": "numpy",
+        "CONTINUE_TARGET": "numpy",
         "FI_DURATION": 10,
         "CONTINUE_DURATION": 5,
         "TEST_DURATION": 5,
+        "OUT": "{tmp}/out",
+    },
+    "03_standalone.ipynb": {  # about standalone: stays on cpp_standalone
+        "DURATION": 60,
+        "REPLICAS": 2,
+        "SIGMAS": (0.1, 0.3),
+        "WORKERS": 2,
+        "OUT": "{tmp}/out",
     },
 }
 
-#: Applied to every notebook whose settings cell defines the name ({tmp} is tmp_path).
-COMMON = {"TARGET": "numpy", "CONTINUE_TARGET": "numpy", "OUT": "{tmp}/out"}
+#: Notebooks that take more than ~30 s at their short settings.
+SLOW = {"03_standalone.ipynb"}
 
-#: Whole notebook, seconds (generous: the CPU may be shared).
-TIMEOUT = 600
-
-# Runs the cells listed in a JSON file; on an exception writes a JSON report
-# (cell label, source, traceback) and exits with status 1.
-RUNNER = textwrap.dedent("""
-    import json, linecache, sys, time, traceback
-    spec = json.load(open(sys.argv[1], encoding="utf-8"))
-    import matplotlib
-    matplotlib.use("Agg")
-    namespace = {"__name__": "__main__"}
-    for cell in spec["cells"]:
-        label, source = cell["label"], cell["source"]
-        filename = "<" + label + ">"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        start = time.perf_counter()
-        try:
-            exec(compile(source, filename, "exec"), namespace)
-        except BaseException:
-            with open(spec["report"], "w", encoding="utf-8") as fh:
-                json.dump({"label": label, "source": source, "traceback": traceback.format_exc()}, fh)
-            sys.exit(1)
-        finally:
-            if "matplotlib.pyplot" in sys.modules:
-                sys.modules["matplotlib.pyplot"].close("all")
-        print(f"{label}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-""")
+#: Seconds per cell (generous: the CPU may be shared, and a compilation takes 20-60 s).
+CELL_TIMEOUT = 600
 
 
-def code_cells(path):
-    """``[(index in the notebook, source)]`` of the code cells of an .ipynb file."""
-    nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    assert nb.get("nbformat") == 4, f"{path.name}: not an nbformat 4 notebook"
-    cells = []
-    for i, cell in enumerate(nb["cells"]):
-        if cell["cell_type"] != "code":
-            continue
-        source = cell["source"]
-        cells.append((i, "".join(source) if isinstance(source, list) else source))
-    return cells
+def parameters_cell(nb, name):
+    """Index of the notebook's one cell tagged ``parameters``, checked to hold only assignments."""
+    tagged = [i for i, cell in enumerate(nb.cells) if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{name}: needs exactly one cell tagged 'parameters' (papermill convention), has {len(tagged)}"
+    cell = nb.cells[tagged[0]]
+    assert cell.cell_type == "code", f"{name}: the cell tagged 'parameters' is not a code cell"
+    for node in ast.parse(cell.source).body:
+        assert isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets), (
+            f"{name}: the parameters cell must hold only assignments NAME = value; found line {node.lineno}: "
+            f"{ast.get_source_segment(cell.source, node)!r}")
+    return tagged[0]
 
 
-def settings_names(source, name):
-    """Names assigned by a settings cell (which must hold only constant assignments)."""
-    tree = ast.parse(source)
-    names = set()
-    for node in tree.body:
-        if not (isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)):
-            pytest.fail(f"{name}: the settings cell (first code cell) must hold only assignments "
-                        f"NAME = value; found line {node.lineno}: {ast.get_source_segment(source, node)!r}")
-        names.update(t.id for t in node.targets)
-    return names
+def assigned_names(source):
+    return {t.id for node in ast.parse(source).body for t in node.targets}
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs(notebook, tmp_path):
+def inject(nb, name, values):
+    """Insert the ``injected-parameters`` cell after the ``parameters`` cell, as papermill does."""
+    index = parameters_cell(nb, name)
+    missing = set(values) - assigned_names(nb.cells[index].source)
+    assert not missing, f"{name}: the parameters cell does not assign {sorted(missing)} (see PARAMETERS)"
+    lines = ["# Parameters injected by tests/test_tutorials.py"]
+    lines += [f"{key} = {value!r}" for key, value in values.items()]
+    # the kernel must be this environment's Python, with this checkout of brian_effplast
+    lines += ["import sys as _sys, brian_effplast as _be",
+              f"assert _sys.prefix == {sys.prefix!r}, f'kernel runs {{_sys.executable}}, not {sys.executable}'",
+              f"assert _be.__file__.startswith({str(TUTORIALS.parent)!r}), _be.__file__",
+              "del _sys, _be"]
+    cell = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(index + 1, cell)
+
+
+@pytest.mark.parametrize("notebook", [pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.name in SLOW else [])
+                                      for p in NOTEBOOKS])
+def test_notebook_runs(notebook, tmp_path, monkeypatch):
     name = notebook.name
-    cells = code_cells(notebook)
-    assert cells, f"{name} has no code cells"
-    first_index, settings = cells[0]
-    assert settings.lstrip().startswith(SETTINGS_MARKER), (
-        f"{name}: the first code cell must be the settings cell, starting with {SETTINGS_MARKER!r}")
-    defined = settings_names(settings, name)
-    assert name in OVERRIDES, (
-        f"{name}: add its fast settings to OVERRIDES in {Path(__file__).name} (names of its settings cell: "
-        f"{sorted(defined)})")
-    missing = set(OVERRIDES[name]) - defined
-    assert not missing, f"{name}: the settings cell does not define {sorted(missing)} (see OVERRIDES)"
-    assert "OUT" in defined, f"{name}: the settings cell must define OUT (where the notebook writes)"
+    assert name in PARAMETERS, f"{name}: add its short settings to PARAMETERS in {Path(__file__).name}"
+    nb = nbformat.read(notebook, as_version=4)
+    nbformat.validate(nb)
+    values = {k: v.format(tmp=tmp_path) if isinstance(v, str) else v for k, v in PARAMETERS[name].items()}
+    inject(nb, name, values)
 
-    values = dict(OVERRIDES[name])
-    values.update({k: v.format(tmp=tmp_path) if isinstance(v, str) else v
-                   for k, v in COMMON.items() if k in defined})
-    override = "".join(f"{k} = {v!r}\n" for k, v in values.items())
-    where = lambda n, i: f"{name}, code cell {n} of {len(cells)} (cell {i + 1} of the notebook)"
-    run = [{"label": where(1, first_index) + ", settings", "source": settings},
-           {"label": f"{name}, settings override (tests/test_tutorials.py)", "source": override}]
-    run += [{"label": where(n, i), "source": src} for n, (i, src) in enumerate(cells[1:], start=2)]
-    report = tmp_path / "failure.json"
-    spec = tmp_path / "cells.json"
-    spec.write_text(json.dumps({"cells": run, "report": str(report)}), encoding="utf-8")
-
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0",
-               # compiled cpp_standalone projects (if a notebook still builds one) stay in tmp_path
-               BRIAN_EFFPLAST_CACHE=str(tmp_path / "standalone_cache"))
+    # the kernel inherits this environment: compiled projects stay in tmp_path
+    monkeypatch.setenv("BRIAN_EFFPLAST_CACHE", str(tmp_path / "standalone_cache"))
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own inline backend, as in Jupyter
+    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
+                                     resources={"metadata": {"path": str(tmp_path)}})
     start = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, "-c", RUNNER, str(spec)], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    except subprocess.TimeoutExpired as exc:
-        done = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
-        pytest.fail(f"{name} did not finish within {TIMEOUT} s; cells done:\n{done}")
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as exc:
+        pytest.fail(f"{name}: a cell raised an exception in the kernel\n{exc}", pytrace=False)
+    except nbclient.exceptions.CellTimeoutError as exc:
+        pytest.fail(f"{name}: a cell took more than {CELL_TIMEOUT} s\n{exc}", pytrace=False)
     elapsed = time.perf_counter() - start
-    if report.exists():
-        failure = json.loads(report.read_text(encoding="utf-8"))
-        pytest.fail(f"{failure['label']} raised an exception.\n\n"
-                    f"----- source -----\n{failure['source']}\n"
-                    f"----- traceback -----\n{failure['traceback']}\n"
-                    f"----- stderr (last 3000 characters) -----\n{proc.stderr[-3000:]}",
-                    pytrace=False)
-    assert proc.returncode == 0, (f"{name}: the notebook process exited with status {proc.returncode} "
-                                  f"(no cell reported an exception)\n--- stdout ---\n{proc.stdout[-3000:]}\n"
-                                  f"--- stderr ---\n{proc.stderr[-3000:]}")
-    print(f"{name}: {len(cells)} code cells in {elapsed:.1f} s\n{proc.stderr}")
+
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code), f"{name}: not every code cell ran"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{name}: error outputs {errors}"
+    images = sum("image/png" in o.get("data", {}) for c in code for o in c.outputs)
+    assert images, f"{name}: no figure was displayed"
+    last_code = code[-1]
+    assert any("image/png" in o.get("data", {}) for o in last_code.outputs), (
+        f"{name}: the last code cell should end in a figure")
+    print(f"{name}: {len(code)} code cells, {images} figures, {elapsed:.1f} s")
