@@ -11,6 +11,8 @@ folder per structure and process slot, so later processes reuse the
 compiled code (generated files are rewritten only when they change, and
 ``make`` skips the rest). A slot is held with an exclusive lock while a
 process uses it: parallel processes get separate slots and never race.
+Processes that start the same structure at once compile it once: one
+compiles under a per-structure lock, the others copy its compiled slot.
 
 A slot is marked complete (a stamp file) only after its project compiled;
 a slot without the stamp (its compilation was killed half-way) is emptied
@@ -23,6 +25,7 @@ results.
 
 import fcntl
 import gc
+import glob
 import hashlib
 import os
 import shlex
@@ -108,6 +111,33 @@ def _claim_slot(key):
     raise RuntimeError(f"no free standalone project slot under {base}")
 
 
+def _compile_lock(directory):
+    """An exclusive lock for compiling the structure of slot ``directory``
+    (held while a process compiles it, so that processes starting the same
+    structure at once compile it once: the others copy the result)."""
+    handle = open(directory.rsplit("-", 1)[0] + ".compile.lock", "w")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _copy_compiled(directory):
+    """Fill the empty slot ``directory`` from another slot of the same structure
+    that finished compiling (``make`` then finds nothing to do); False if none."""
+    if os.path.isdir(directory):
+        return False
+    prefix = directory.rsplit("-", 1)[0] + "-"
+    for other in sorted(glob.glob(glob.escape(prefix) + "[0-9]*")):
+        if other != directory and os.path.isfile(os.path.join(other, _STAMP)):
+            try:  # (not the other slot's results, nor the state files of its runs)
+                shutil.copytree(other, directory, symlinks=True,
+                                ignore=shutil.ignore_patterns("results_*", "init_*", _STAMP))
+            except OSError:  # the other slot is being cleared meanwhile: compile instead
+                shutil.rmtree(directory, ignore_errors=True)
+                continue
+            return True
+    return False
+
+
 class StandaloneProject:
     """One compiled standalone binary and the Brian2 objects it was built from.
 
@@ -150,9 +180,11 @@ class StandaloneProject:
             stamp = os.path.join(self.directory, _STAMP)
             if os.path.exists(stamp):
                 os.remove(stamp)
-            device.build(directory=self.directory, compile=False, run=False, with_output=False)
-            _compile(self.directory)
-            open(stamp, "w").close()
+            with _compile_lock(self.directory):
+                _copy_compiled(self.directory)
+                device.build(directory=self.directory, compile=False, run=False, with_output=False)
+                _compile(self.directory)
+                open(stamp, "w").close()
         except BaseException:
             self.close()
             raise
