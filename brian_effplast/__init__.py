@@ -20,7 +20,7 @@ from .tasks import Task, Estimation, Classification, check_task
 _BRIAN2_NAMES = {
     "LangevinStimulus": "stimulus", "InputPopulation": "stimulus", "RecurrentPopulation": "circuit",
     "TaskReadout": "readout", "ThreeFactorSynapses": "plasticity", "NeuronRules": "plasticity",
-    "Decoder": "plasticity", "PlasticCircuit": "model",
+    "Decoder": "plasticity", "paper_rate": "plasticity", "reward_operation": "rewards", "PlasticCircuit": "model",
 }
 
 __all__ = ["__version__", "Config", "ConfigError", "FICurve", "Softplus", "check_fi_curve", "preferred_angles",

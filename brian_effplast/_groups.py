@@ -9,7 +9,7 @@ from brian2.stateupdaters.explicit import euler
 def attach(group, **attributes):
     """Set plain Python attributes on a Brian2 group (which refuses unknown names)."""
     for name, value in attributes.items():
-        if name not in group.__dict__:
+        if name not in group.__dict__ and hasattr(group, "add_attribute"):
             group.add_attribute(name)
         setattr(group, name, value)
 
@@ -70,3 +70,153 @@ class ProjectedEuler(StateUpdateMethod):
 
     def __call__(self, equations, variables=None, method_options=None):
         return euler(equations, variables, method_options) + "\n" + self.statements
+
+
+# -- checked references to the variables of a user's groups ------------------------
+
+def _label(group):
+    return f"{type(group).__name__} {getattr(group, 'name', '?')!r}"
+
+
+def public_variables(group):
+    """Names of a group's variables a user can refer to (sorted)."""
+    return sorted(k for k in group.variables if not k.startswith("_") and k not in ("N", "t", "dt", "t_in_timesteps",
+                                                                                     "i", "j", "lastupdate"))
+
+
+def group_expression(group, expr, suffix, what, owner):
+    """``expr`` (an expression of ``group``'s variables) with ``suffix``
+    appended to every variable of ``group``, after checking that every name
+    it uses exists and that it is dimensionless.
+
+    ``what`` names the argument (``"pre"``...), ``owner`` the object being
+    built: both appear in the error messages.
+    """
+    from brian2.core.functions import DEFAULT_FUNCTIONS
+    from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_UNITS
+    from brian2.parsing.expressions import parse_expression_dimensions
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+    from brian2.utils.stringtools import get_identifiers, word_substitute
+
+    if not isinstance(expr, str) or not expr.strip():
+        raise TypeError(f"{owner}: {what} = {expr!r} is not allowed: must be a variable name or an expression "
+                        f"of the variables of {_label(group)}")
+    names = get_identifiers(expr)
+    known = set(group.variables)
+    for name in sorted(names):
+        if name in known and not name.startswith("_"):
+            continue
+        if name in DEFAULT_FUNCTIONS or name in DEFAULT_CONSTANTS or name in DEFAULT_UNITS:
+            continue
+        if name in getattr(group, "namespace", {}):
+            raise ValueError(f"{owner}: {what} = {expr!r} uses {name!r}, a constant of {_label(group)}'s "
+                             f"namespace: write its value into the expression (only variables and Brian2's "
+                             f"functions and units can be used)")
+        raise ValueError(f"{owner}: {what} = {expr!r} uses {name!r}, which is not a variable of {_label(group)} "
+                         f"(its variables: {', '.join(public_variables(group))})")
+    try:
+        dims = parse_expression_dimensions(expr, group.resolve_all(names, run_namespace={}))
+    except Exception as exc:  # a dimension mismatch inside the expression
+        raise ValueError(f"{owner}: {what} = {expr!r} is not a valid expression of {_label(group)}'s "
+                         f"variables: {exc}") from None
+    if dims is not DIMENSIONLESS:
+        raise ValueError(f"{owner}: {what} = {expr!r} has units of {get_unit(dims)!r} in {_label(group)}: the "
+                         f"rule needs a dimensionless activity (divide by a unit, e.g. '({expr})/{get_unit(dims)!r}')")
+    mine = {n: n + suffix for n in names if n in known and not n.startswith("_")}
+    return word_substitute(expr, mine)
+
+
+def check_variable(group, name, what, owner, dimensionless=True, integer=False):
+    """The variable ``name`` of ``group`` (a `Variable`), or a clear error."""
+    from brian2 import Group
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+
+    if not isinstance(group, Group):
+        raise TypeError(f"{owner}: {what} must be a Brian2 group (NeuronGroup, Synapses...), not {group!r}")
+    if not isinstance(name, str) or name not in group.variables or name.startswith("_"):
+        raise ValueError(f"{owner}: {what} {name!r} is not a variable of {_label(group)} "
+                         f"(its variables: {', '.join(public_variables(group))})")
+    var = group.variables[name]
+    if integer and not np.issubdtype(var.dtype, np.integer):
+        raise TypeError(f"{owner}: {what} {name!r} of {_label(group)} must be an integer variable "
+                        f"(declare it as '{name} : integer'), it is {var.dtype}")
+    if dimensionless and not integer and var.dim is not DIMENSIONLESS:
+        raise ValueError(f"{owner}: {what} {name!r} of {_label(group)} has units of {get_unit(var.dim)!r}: "
+                         "it must be dimensionless")
+    return var
+
+
+def known_values(group, name):
+    """The current values of a variable, or ``None`` where they cannot be read
+    before a run (``cpp_standalone``)."""
+    from brian2.devices.device import RuntimeDevice
+    var = group.variables[name]
+    if not isinstance(getattr(var, "device", None), RuntimeDevice):
+        return None
+    return np.asarray(var.get_value())
+
+
+def resolve_reward(reward, owner, what="reward"):
+    """``(group, variable name)`` from ``(group, "name")`` or a group's variable view."""
+    from brian2.core.variables import VariableView
+    if isinstance(reward, VariableView):
+        return reward.group, reward.name
+    if isinstance(reward, tuple) and len(reward) == 2:
+        return reward
+    raise TypeError(f"{owner}: {what} = {reward!r} is not allowed: give (group, 'variable'), "
+                    f"e.g. (readout, 'alpha'), or the variable itself, e.g. readout.alpha")
+
+
+def reward_link(group, name, target, index, owner, what="reward"):
+    """Check a reward-like variable read by the elements of ``target``.
+
+    ``index`` (a name) is an integer variable of ``target`` holding, for each
+    element, the element of ``group`` to read; ``None`` for one shared value
+    (a ``(shared)`` variable or a group of size 1). Returns the Brian2 index
+    ("0" for a shared value, else ``index``) for ``add_reference``.
+    """
+    var = check_variable(group, name, f"{what} variable", owner)
+    size = 1 if var.scalar else len(group)
+    if index is None:
+        if size != 1:
+            raise ValueError(f"{owner}: {what} {name!r} of {_label(group)} has {size} elements: give "
+                             f"{what}_index='...' naming an integer variable of {_label(target)} that picks each "
+                             f"element's value (e.g. its replica), or use a group of size 1 or a (shared) "
+                             f"variable for one value shared by all")
+        return "0"
+    check_variable(target, index, f"{what}_index", owner, integer=True)
+    if size == 1:
+        return "0"
+    values = known_values(target, index)
+    if values is not None and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if lo < 0 or hi != size - 1:
+            raise ValueError(f"{owner}: {what} group {_label(group)} has {size} elements, but {what}_index "
+                             f"{index!r} of {_label(target)} takes values {lo}..{hi}: the group must have one "
+                             f"element per index value (0..{hi})")
+    return index
+
+
+def add_state(group, name, shared=False, constant=False, dimensions=None, owner="", values=None):
+    """Add a variable to an existing group (unless it has it, with the same units)."""
+    from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
+    dims = DIMENSIONLESS if dimensions is None else dimensions
+    if name in group.variables:
+        var = group.variables[name]
+        if var.dim is not dims:
+            raise ValueError(f"{owner}: {_label(group)} already has a variable {name!r} with units of "
+                             f"{get_unit(var.dim)!r}; the rule needs it with units of {get_unit(dims)!r}")
+        return False
+    group.variables.add_array(name, size=1 if shared else len(group), dimensions=dims, constant=constant,
+                              scalar=shared)
+    if values is not None:
+        setattr(group, name + "_", values)
+    return True
+
+
+def add_link(group, name, source, source_name, index, owner):
+    """Make ``group.name`` refer to ``source.source_name`` (index: see :func:`reward_link`)."""
+    if name in group.variables:
+        raise ValueError(f"{owner}: {_label(group)} already has a variable {name!r}: the rule links its own "
+                         f"{name!r} to {_label(source)}.{source_name}; rename yours")
+    group.variables.add_reference(name, source, source_name, index=index)

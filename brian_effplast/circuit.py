@@ -42,19 +42,17 @@ class RecurrentPopulation(NeuronGroup):
         Rate bounds and initial rate.
     noise : ndarray, optional
         Standard normals of shape ``(steps, replicas*N)`` replacing ``xi``.
-    rules : bool
-        Add the state `NeuronRules` works on (``r_bar``, linked ``alpha``,
-        ``learn`` and ``delta_k``, learning rates...).
     n_out : int
-        Decoder rows: each neuron holds its weights ``D_0 ... D_{n_out-1}``
-        (read by `Decoder`, learned by `NeuronRules`).
+        Decoder rows declared up front: each neuron holds its weights
+        ``D_0 ... D_{n_out-1}`` (`Decoder` adds them when missing, and
+        `NeuronRules` adds the state it needs, so neither is required).
     kwds
         Passed to `NeuronGroup`.
     """
 
     @check_units(tau=second)
     def __init__(self, N, replicas, tau, sigma=0.2, fi_curve=None, r_min=0.001, r_max=100.0,
-                 r_init=0.1, noise=None, rules=False, n_out=0, name="population*", **kwds):
+                 r_init=0.1, noise=None, n_out=0, name="population*", **kwds):
         if isinstance(N, bool) or int(N) != N or N < 1:
             raise ValueError(f"N = {N!r} is not allowed: must be an integer >= 1")
         if isinstance(replicas, bool) or int(replicas) != replicas or replicas < 1:
@@ -83,17 +81,6 @@ class RecurrentPopulation(NeuronGroup):
         replica : integer (constant)
         """
         eqs += "".join(f"D_{k} : 1\n" for k in range(n_out))
-        if rules:  # the state of plasticity.NeuronRules
-            eqs += """
-        r_bar : 1
-        alpha : 1 (linked)
-        learn : 1 (linked)
-        eta_b : 1 (shared, constant)
-        lam_b : 1 (shared, constant)
-        eta_D : 1 (shared, constant)
-        lam_D : 1 (shared, constant)
-        """
-            eqs += "".join(f"delta_{k} : 1 (linked)\n" for k in range(n_out))
         # Euler-Maruyama, then the clip, in one state update; I_rec is consumed
         # (reset) so that synapses may accumulate the next step's input into it
         super().__init__(N * replicas, eqs, method=ProjectedEuler("r = clip(r, r_min, r_max)\nI_rec = 0"),

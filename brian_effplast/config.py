@@ -61,6 +61,16 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 
+def _defaults_name(task: str) -> str:
+    """The built-in task whose defaults a task starts from (a plug-in's ``config_defaults``)."""
+    if task in TASK_DEFAULTS:
+        return task
+    from .tasks import Task, load_object
+    name = getattr(load_object(task, Task), "config_defaults", "estimation")
+    return name if name in TASK_DEFAULTS else "estimation"
+
+
+
 @dataclass
 class Config:
     """All parameters of one simulation.
@@ -69,6 +79,23 @@ class Config:
     variants with :meth:`replace`.  Direct construction validates too, but
     ``Config()`` / ``Config(task=...)`` use the *estimation* section defaults
     whatever the task: prefer ``Config.default(task)``.
+
+    Examples
+    --------
+    >>> from brian_effplast import Config, ConfigError
+    >>> cfg = Config.default("estimation")
+    >>> cfg.circuit.N, cfg.circuit.sigma, cfg.plasticity.eta_W
+    (40, 0.2, 5e-06)
+    >>> noisy = cfg.replace(**{"circuit.sigma": 0.33, "run.seed": 3})
+    >>> noisy.circuit.sigma, noisy.run.seed, cfg.circuit.sigma
+    (0.33, 3, 0.2)
+    >>> cfg.steps(5)  # time units -> steps of dt = 0.01
+    500
+    >>> try:
+    ...     cfg.replace(**{"circuit.sigma": -0.1})
+    ... except ConfigError as err:
+    ...     print(err)
+    Config.replace(): circuit.sigma = -0.1 is not allowed: must be a finite number >= 0
     """
 
     task: str = "estimation"
@@ -79,6 +106,11 @@ class Config:
     init: InitParams = field(default_factory=InitParams)
     run: RunParams = field(default_factory=RunParams)
     test: TestParams = field(default_factory=TestParams)
+    #: Arguments of a task named by import path (the ``[task_args]`` table).
+    task_args: dict = field(default_factory=dict)
+    #: Arguments of an F-I curve named by import path in ``nonlinearity.kind``
+    #: (the ``[nonlinearity_args]`` table).
+    nonlinearity_args: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -90,6 +122,7 @@ class Config:
         """Build without validation (values are taken as given)."""
         self = object.__new__(cls)
         self.task = task
+        self.task_args, self.nonlinearity_args = {}, {}
         for name, sec_cls in SECTIONS.items():
             sec = object.__new__(sec_cls)
             for key, value in sections[name].items():
@@ -104,7 +137,7 @@ class Config:
                    for f in dataclasses.fields(sec_cls)}
             for name, sec_cls in SECTIONS.items()
         }
-        for name, values in TASK_DEFAULTS[task].items():
+        for name, values in TASK_DEFAULTS[_defaults_name(task)].items():
             sections[name].update(values)
         return sections
 
@@ -116,6 +149,51 @@ class Config:
             hint = suggest(task, TASKS) if isinstance(task, str) else ""
             hint = f"; did you mean {json.dumps(hint)}?" if hint else ""
             raise ConfigError(error_line(source, "task", task, f"must be {allowed}{extra}{hint}"))
+        if task not in TASKS:  # an import path: it must import (one error naming the path)
+            from .tasks import Task, load_object
+            try:
+                load_object(task, Task)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {exc}") from None
+
+    def _check_plugins(self, source: str) -> list:
+        """Problems with ``task_args``, ``nonlinearity_args`` and the objects they build."""
+        errors = []
+        for key in ("task_args", "nonlinearity_args"):
+            value = getattr(self, key, None)
+            if not isinstance(value, Mapping) or not all(
+                    isinstance(k, str) and isinstance(v, (bool, int, float, str)) for k, v in value.items()):
+                errors.append(error_line(source, key, value, "must be a table of arguments (names to numbers, "
+                                                             "booleans or strings)"))
+        if errors:
+            return errors
+        if self.task_args or self.task not in TASKS:
+            try:
+                self.make_task()
+            except ValueError as exc:
+                errors.append(f"{source}: {exc}")
+        kind = getattr(self.nonlinearity, "kind", None)
+        if self.nonlinearity_args and kind in NONLINEARITIES:
+            errors.append(error_line(source, "nonlinearity_args", dict(self.nonlinearity_args),
+                                     f"is only for an F-I curve named by import path (nonlinearity.kind = "
+                                     f"{json.dumps(kind)} takes its parameters from [nonlinearity])"))
+        elif isinstance(kind, str) and kind not in NONLINEARITIES:
+            try:
+                self.make_fi_curve()
+            except ValueError as exc:
+                errors.append(f"{source}: {exc}")
+        return errors
+
+    def make_task(self):
+        """The :class:`~brian_effplast.tasks.Task` of this configuration (built with ``task_args``)."""
+        from .tasks import get_task
+        return get_task(self.task, self.task_args)
+
+    def make_fi_curve(self):
+        """The :class:`~brian_effplast.nonlinearity.FICurve` of this configuration."""
+        from .nonlinearity import get_fi_curve
+        nl = self.nonlinearity
+        return get_fi_curve(nl.kind, {"a": nl.a, "beta": nl.beta, "g": nl.g}, self.nonlinearity_args)
 
     @classmethod
     def default(cls, task: str = "estimation") -> "Config":
@@ -159,8 +237,13 @@ class Config:
         errors = []
         given = []
         valid_top = ["task"] + list(SECTIONS)
+        plugin_args = {}
         for name, values in d.items():
             if name == "task":
+                continue
+            if name in ("task_args", "nonlinearity_args"):
+                plugin_args[name] = dict(values) if isinstance(values, Mapping) else values
+                given.append(name)
                 continue
             if not isinstance(name, str) or name not in SECTIONS:
                 hint = suggest(str(name), valid_top)
@@ -190,6 +273,8 @@ class Config:
                 sections[name][key] = value
                 given.append(dotted(name, key))
         cfg = cls._unvalidated(task, sections)
+        for name, values in plugin_args.items():
+            setattr(cfg, name, values)
         return cfg.validate(source=source, _errors=errors, _given=given)
 
     @classmethod
@@ -265,6 +350,8 @@ class Config:
                 if allowed is None:
                     allowed = self._allowed(name, key)
                 errors.append(error_line(source, dotted(name, key), value, f"must be {allowed}"))
+        if not errors:
+            errors += self._check_plugins(source)
         if errors:
             raise ConfigError(errors)
         for sec, key in to_float:  # ints given for float fields
@@ -309,8 +396,13 @@ class Config:
     # ---- derived copies and export -------------------------------------
 
     def to_dict(self) -> dict:
-        """Nested plain dict ``{"task": ..., "circuit": {...}, ...}`` (seed may be None)."""
-        return dataclasses.asdict(self)
+        """Nested plain dict ``{"task": ..., "circuit": {...}, ...}`` (seed may be None);
+        ``task_args`` and ``nonlinearity_args`` only when not empty."""
+        d = dataclasses.asdict(self)
+        for key in ("task_args", "nonlinearity_args"):
+            if not d[key]:
+                del d[key]
+        return d
 
     def replace(self, updates: Union[Mapping[str, Any], None] = None, /, **kwargs: Any) -> "Config":
         """A validated copy with some values changed.
@@ -342,6 +434,8 @@ class Config:
                 d[section][key] = value
             elif path in SECTIONS and isinstance(value, Mapping):
                 d[path].update(value)
+            elif path in ("task_args", "nonlinearity_args") and isinstance(value, Mapping):
+                d[path] = dict(value)
             else:
                 d[path] = value
         return type(self).from_dict(d, source=source)
@@ -350,8 +444,11 @@ class Config:
         """The configuration as TOML text (all fields; seed omitted when None)."""
         lines = [
             "# brian-effplast model configuration (times in time units of tau_ms ms)",
-            f"task = {toml_value(self.task)}  # {', '.join(TASKS)}",
+            f"task = {toml_value(self.task)}  # {', '.join(TASKS)} or an import path package.module:Class",
         ]
+        if self.task_args:
+            lines += ["", "[task_args]  # the task's arguments"]
+            lines += [f"{k} = {toml_value(v)}" for k, v in self.task_args.items()]
         for name, sec_cls in SECTIONS.items():
             sec = getattr(self, name)
             lines.append("")
@@ -365,6 +462,9 @@ class Config:
                 if kind_of(f) == "float":
                     value = float(value)
                 lines.append(f"{f.name} = {toml_value(value)}" + (f"  # {doc}" if doc else ""))
+        if self.nonlinearity_args:
+            lines += ["", "[nonlinearity_args]  # the arguments of the F-I curve nonlinearity.kind names"]
+            lines += [f"{k} = {toml_value(v)}" for k, v in self.nonlinearity_args.items()]
         return "\n".join(lines) + "\n"
 
     def to_toml(self, path: Union[str, os.PathLike]) -> None:
@@ -376,8 +476,8 @@ class Config:
 
     @property
     def n_out(self) -> int:
-        """Decoder outputs: 2 for estimation, 1 for classification."""
-        return 2 if self.task == "estimation" else 1
+        """Decoder outputs of the task (``Task.n_out``: 2 for estimation, 1 for classification)."""
+        return self.make_task().n_out
 
     @property
     def k_bar(self) -> float:

@@ -20,6 +20,11 @@ see ``docs/model.md``)::
       not change the result
 
 Nine code objects per step, whatever the task and ``R``.
+
+On ``numpy`` and ``cython`` the model keeps one `Network`
+(:attr:`PlasticCircuit.network`) to which a user can add objects of their
+own; ``cpp_standalone`` compiles the model's own structure once into a
+cached binary (:mod:`brian_effplast.standalone`).
 """
 
 import signal
@@ -32,14 +37,15 @@ from brian2 import Clock, Network, NeuronGroup, StateMonitor, ms
 from .circuit import RecurrentPopulation
 from .config import Config, check_resources
 from .errors import Interrupted
-from .nonlinearity import Softplus, check_fi_curve
+from .nonlinearity import check_fi_curve
 from .version import __version__
-from ._groups import drop_idle_state_updater, skip_group_calls
-from .plasticity import Decoder, NeuronRules, ThreeFactorSynapses
+from ._groups import attach, drop_idle_state_updater, skip_group_calls
+from .plasticity import Decoder, NeuronRules, ThreeFactorSynapses, paper_rate
 from .standalone import StandaloneProject, active_project
 from .readout import TaskReadout
 from .state import check_state, initial_state, recurrent_input
 from .stimulus import InputPopulation, LangevinStimulus
+from .rewards import check_runtime, reward_operation
 from .tasks import check_task, get_task
 
 __all__ = ["PlasticCircuit"]
@@ -79,10 +85,47 @@ class PlasticCircuit:
         replacing Brian2's ``xi`` (for exact comparisons; either key alone
         is fine); the model can then run at most ``steps`` steps.
     fi_curve : `FICurve`, optional
-        Default: the config's softplus.
+        Default: the config's (``nonlinearity.kind``, see `Config.make_fi_curve`).
     t : float
         Time units already simulated (when continuing a saved model): the
         transient and the noise stream continue from there.
+    reward : callable, optional
+        The reward computed in Python instead of by the task's Brian2 code:
+        ``reward(y, theta, t) -> (alpha, delta)`` with the readouts ``y``
+        ``(R, n_out)``, the stimulus ``theta`` ``(R,)`` and the time ``t``
+        (time units), returning the reward ``(R,)`` and the decoder errors
+        ``(R, n_out)``. It may keep state of its own. Runs as a Brian2
+        ``network_operation`` on ``numpy`` and ``cython``; refused on
+        ``cpp_standalone`` (Brian2 cannot call Python from the compiled
+        loop: write the reward as Brian2 code in a `Task` there).
+    reward_every : int
+        Call ``reward`` every this many steps (its values are held between).
+
+    Attributes
+    ----------
+    state : dict of ndarray
+        The whole model state, replica first (keys :data:`STATE_KEYS`):
+        read back after every :meth:`run`.
+    t : float
+        Time units simulated so far.
+    seed : int
+        The seed used (drawn when ``seed=None``).
+    plastic : bool
+        Learning switch of the next :meth:`run` (default ``True``).
+    config : `Config`
+        The configuration, with ``run.seed``, ``run.target`` and
+        ``run.replicas`` as used.
+    task : `Task`
+    fi_curve : `FICurve`
+    target : str
+    R, N, N_s, n_out : int
+        Replicas, neurons, input units and readouts per replica.
+    network : `Network`
+        ``numpy`` and ``cython``: the one Brian2 network, kept across runs;
+        add your own objects to it (:meth:`add`).
+    stimulus, inputs, population, readout, W_synapses, C_synapses, neuron_rules, decoder
+        The model's Brian2 objects (the public blocks of
+        :mod:`brian_effplast.plasticity` and the groups).
 
     Notes
     -----
@@ -98,7 +141,7 @@ class PlasticCircuit:
     """
 
     def __init__(self, config=None, *, task=None, replicas=None, seed=None, target=None,
-                 state=None, noise=None, fi_curve=None, t=0.0):
+                 state=None, noise=None, fi_curve=None, t=0.0, reward=None, reward_every=1):
         if config is None:
             config = Config.default(task if isinstance(task, str) else "estimation")
         if not isinstance(config, Config):
@@ -112,11 +155,10 @@ class PlasticCircuit:
             config = config.replace(**{"run.seed": int(np.random.SeedSequence().entropy % 2**32)})
         check_resources(config)  # a model that cannot fit in memory is refused before allocating
         self.config = config
-        self.task = get_task(task if task is not None else config.task)
+        self.task = get_task(task) if task is not None else config.make_task()
         check_task(self.task)
         self.n_out = self.task.n_out
-        self.fi_curve = fi_curve or Softplus(config.nonlinearity.a, config.nonlinearity.beta,
-                                             config.nonlinearity.g)
+        self.fi_curve = fi_curve or config.make_fi_curve()
         check_fi_curve(self.fi_curve, config.circuit.r_min, config.circuit.r_max)
         self.seed = config.run.seed
         self.target = config.run.target
@@ -136,8 +178,18 @@ class PlasticCircuit:
         if not (np.isfinite(t) and t >= 0):
             raise ValueError(f"t = {t!r} is not allowed: must be a finite number of time units >= 0")
         self.t = float(t)  # time units simulated so far
+        if reward is not None:
+            if not callable(reward):
+                raise TypeError(f"reward = {reward!r} is not allowed: must be a callable "
+                                "reward(y, theta, t) -> (alpha, delta)")
+            check_runtime(self.target, what=f"PlasticCircuit(reward={getattr(reward, '__name__', reward)!r})")
+            if isinstance(reward_every, bool) or int(reward_every) != reward_every or reward_every < 1:
+                raise ValueError(f"reward_every = {reward_every!r} is not allowed: must be an integer >= 1")
+        self.reward, self.reward_every = reward, int(reward_every)
         self._bind(None)
         self._steps_run = 0  # steps run by this object (rows of external noise used)
+        self._network = None  # runtime targets: the one Network, built on first use
+        self._net_steps = 0  # steps that network has simulated
         self.plastic = True
 
     # -- construction -------------------------------------------------------------
@@ -171,7 +223,6 @@ class PlasticCircuit:
         start = self._steps_run
         stop = None if steps is None else start + steps
         noise = {k: v[start:stop] for k, v in (self.noise or {}).items()}
-        k_bar, dt_tu = cfg.k_bar, self.dt
         pl = cfg.plasticity
         objs = {}
         objs["stimulus"] = stim = LangevinStimulus(
@@ -180,19 +231,31 @@ class PlasticCircuit:
         objs["inputs"] = inputs = InputPopulation(stim, N_s, clock=clock, order=ORDER["inputs"], name=name("inputs"))
         objs["population"] = pop = RecurrentPopulation(
             N, R, self.tau, cfg.circuit.sigma, self.fi_curve, cfg.circuit.r_min, cfg.circuit.r_max,
-            cfg.circuit.r_init, noise=noise.get("rates"), rules=True, n_out=self.n_out, clock=clock,
+            cfg.circuit.r_init, noise=noise.get("rates"), clock=clock,
             order=ORDER["population"], name=name("population"))
-        objs["readout"] = readout = TaskReadout(self.task, stim, clock=clock, order=ORDER["reward"],
-                                                name=name("readout"))
-        objs["W_synapses"] = ThreeFactorSynapses(pop, pop, readout, "W", "I_rec", "r", pl.eta_W, pl.lam_W, k_bar,
-                                                 dt_tu, accumulate=True, clock=clock, order=ORDER["plasticity"],
-                                                 name=name("W_synapses"))
-        objs["C_synapses"] = ThreeFactorSynapses(inputs, pop, readout, "C", "I_in", "s", pl.eta_C, pl.lam_C,
-                                                 k_bar, dt_tu, clock=clock, order=ORDER["plasticity"],
-                                                 name=name("C_synapses"))
-        objs["neuron_rules"] = NeuronRules(pop, readout, pl.eta_b, pl.lam_b, pl.eta_D, pl.lam_D, k_bar, dt_tu,
-                                           clock=clock, order=ORDER["plasticity"], name=name("neuron_rules"))
-        objs["decoder"] = Decoder(pop, readout, clock=clock, order=ORDER["readouts"], name=name("decoder"))
+        objs["readout"] = readout = TaskReadout(self.task, stim, code=self.reward is None, clock=clock,
+                                                order=ORDER["reward"], name=name("readout"))
+        # the paper's circuit, assembled from the public blocks
+        tau_bar = cfg.plasticity.tau_bar * self.tau
+        rule = dict(reward=(readout, "alpha"), reward_index="replica", gate=(readout, "learn"), tau_bar=tau_bar,
+                    clock=clock, order=ORDER["plasticity"])
+        objs["W_synapses"] = W = ThreeFactorSynapses(
+            pop, pop, pre="r", post="r", weight="W", eta=paper_rate(pl.eta_W, self.tau), lam=pl.lam_W,
+            current="I_rec", accumulate=True, name=name("W_synapses"), **rule)
+        W.connect_replicas(R)
+        objs["C_synapses"] = C = ThreeFactorSynapses(
+            inputs, pop, pre="s", post="r", weight="C", eta=paper_rate(pl.eta_C, self.tau), lam=pl.lam_C,
+            current="I_in", name=name("C_synapses"), **rule)
+        C.connect_replicas(R)
+        objs["decoder"] = decoder = Decoder(pop, self.n_out, activity="r", index="replica", replicas=R,
+                                            readout=readout, clock=clock, order=ORDER["readouts"],
+                                            name=name("decoder"))
+        objs["neuron_rules"] = NeuronRules(
+            pop, activity="r", bias="b", eta_bias=paper_rate(pl.eta_b, self.tau), lam_bias=pl.lam_b,
+            decoder=decoder, delta=(readout, "delta"), eta_decoder=paper_rate(pl.eta_D, self.tau),
+            lam_decoder=pl.lam_D, name=name("neuron_rules"), **rule)
+        if self.reward is not None:  # after the readouts, before the readout's own code (gate, alpha_acc)
+            objs["python_reward"] = self._reward_operation(stim, decoder, readout, clock, name("readout_python"))
         for key, order in (("C_synapses", "currents"), ("decoder", "readouts")):
             for updater in objs[key].summed_updaters.values():
                 updater.order = ORDER[order]
@@ -200,12 +263,41 @@ class PlasticCircuit:
         self._set_values(self._values(t_on))
         return objs
 
-    _ROLES = ("stimulus", "inputs", "population", "readout", "W_synapses", "C_synapses", "neuron_rules", "decoder")
+    def _reward_operation(self, stim, decoder, readout, clock, name):
+        R, n_out, fn, tau = self.R, self.n_out, self.reward, float(self.tau)
+
+        def compute(t, y, theta):
+            out = fn(y.reshape(R, n_out), theta, t / tau)
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError(f"reward {fn!r} returned {type(out).__name__}: it must return (alpha, delta), "
+                                f"arrays of shapes ({R},) and ({R}, {n_out})")
+            alpha, delta = np.asarray(out[0], dtype=float), np.asarray(out[1], dtype=float)
+            if alpha.shape != (R,) or delta.shape != (R, n_out):
+                raise ValueError(f"reward {fn!r} returned alpha {alpha.shape} and delta {delta.shape}: "
+                                 f"expected ({R},) and ({R}, {n_out})")
+            return {"alpha": alpha, **{f"delta_{k}": delta[:, k] for k in range(n_out)}}
+
+        writes = {"alpha": (readout, "alpha"), **{f"delta_{k}": (readout, f"delta_{k}") for k in range(n_out)}}
+        return reward_operation(compute, reads={"y": (decoder.outputs, "y"), "theta": (stim, "theta")},
+                                writes=writes, every=self.reward_every, clock=clock, when="groups",
+                                order=ORDER["reward"] - 0.5, name=name)
+
+    _ROLES = ("stimulus", "inputs", "population", "readout", "W_synapses", "C_synapses", "neuron_rules", "decoder",
+              "python_reward")
 
     def _bind(self, objs):
-        """Name the Brian2 objects of the current run (``None`` between runs)."""
-        for key in self._ROLES:
-            setattr(self, key, None if objs is None else objs[key])
+        """Name the Brian2 objects (standalone: of the current run, ``None`` between runs)."""
+        self.__dict__["_bound"] = objs
+
+    def __getattr__(self, name):
+        # the model's Brian2 objects by role (stimulus, population, ...): on the runtime
+        # targets the network is built on first use, so that a user can attach to them
+        if name in type(self)._ROLES:
+            if self.__dict__.get("_bound") is None and self.__dict__.get("target") in ("numpy", "cython"):
+                self.network
+            bound = self.__dict__.get("_bound")
+            return None if bound is None else bound.get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _values(self, t_on):
         """(group, variable, value) for the whole state and every run-time parameter."""
@@ -218,13 +310,20 @@ class PlasticCircuit:
                   (pop, "r_bar", st["r_bar"].ravel()), (W, "W", syn(st["W"])), (W, "W_bar", syn(st["W_bar"])),
                   (C, "C", syn(st["C"])), (C, "C_bar", syn(st["C_bar"]))]
         values += [(pop, f"D_{k}", st["D"][:, k, :].ravel()) for k in range(self.n_out)]
-        values += [(self.readout, "plastic", int(self.plastic)), (self.readout, "t_on", t_on * self.tau),
+        # learning from the first step at or after t_on: half a step early, so that round-off
+        # in t = step*dt never moves the switch by a step
+        on_step = self._net_steps + int(np.ceil(t_on / self.dt - 1e-9))
+        values += [(self.readout, "plastic", int(self.plastic)),
+                   (self.readout, "t_on", (on_step - 0.5) * self.dt * self.tau),
                    (self.readout, "alpha_acc", np.zeros(self.R)),
                    (stim, "mu", cfg.stimulus.mu), (stim, "kappa", cfg.stimulus.kappa),
                    (stim, "sigma_s", cfg.stimulus.sigma_s), (pop, "sigma", cfg.circuit.sigma),
-                   (W, "eta_W", pl.eta_W), (W, "lam_W", pl.lam_W), (C, "eta_C", pl.eta_C), (C, "lam_C", pl.lam_C),
-                   (pop, "eta_b", pl.eta_b), (pop, "lam_b", pl.lam_b), (pop, "eta_D", pl.eta_D),
-                   (pop, "lam_D", pl.lam_D)]
+                   (W, "eta_W", paper_rate(pl.eta_W, self.tau)), (W, "lam_W", pl.lam_W),
+                   (C, "eta_C", paper_rate(pl.eta_C, self.tau)), (C, "lam_C", pl.lam_C),
+                   (pop, "eta_b", paper_rate(pl.eta_b, self.tau)), (pop, "lam_b", pl.lam_b),
+                   (pop, "eta_D", paper_rate(pl.eta_D, self.tau)), (pop, "lam_D", pl.lam_D),
+                   (W, "tau_bar_W", pl.tau_bar * self.tau), (C, "tau_bar_C", pl.tau_bar * self.tau),
+                   (pop, "tau_bar_r", pl.tau_bar * self.tau)]
         return values
 
     @staticmethod
@@ -350,24 +449,37 @@ class PlasticCircuit:
         """Seed of Brian2's generator for the run starting now: from (seed, step)."""
         return int(np.random.SeedSequence([self.seed, self._steps_done()]).generate_state(1)[0] >> 1)
 
+    def _every(self, steps):
+        """(clock steps, stride) of a monitor sampling every ``steps`` steps from the
+        current step on: a clock of ``steps`` steps when the network's time is a
+        multiple of it (its samples are then where a fresh network's would be),
+        else every step, subsampled."""
+        return (steps, 1) if self._net_steps % steps == 0 else (1, steps)
+
     def _monitors(self, record, record_every, bin_steps, fixed_names=False):
         star = "" if fixed_names else "*"
+        dt = self.dt * self.tau
         # cumulative reward at the start of each bin; the final sum is read after the run
-        mons = {"curve": StateMonitor(self.readout, "alpha_acc", record=True, dt=bin_steps * self.dt * self.tau,
+        every, stride = self._every(bin_steps)
+        mons = {"curve": StateMonitor(self.readout, "alpha_acc", record=True, dt=every * dt,
                                       when="start", name="curve_monitor" + star)}
+        attach(mons["curve"], stride=stride)
         where = {"theta": self.stimulus, "r": self.population, "alpha": self.readout}
+        every, stride = self._every(record_every)
         for var in record:
             if var == "y":
                 mons["y"] = StateMonitor(self.readout, [f"y_{k}" for k in range(self.n_out)], record=True,
-                                         dt=record_every * self.dt * self.tau, when="end", name="y_monitor" + star)
+                                         dt=every * dt, when="end", name="y_monitor" + star)
             else:
-                mons[var] = StateMonitor(where[var], var, record=True, dt=record_every * self.dt * self.tau,
+                mons[var] = StateMonitor(where[var], var, record=True, dt=every * dt,
                                          when="end", name=f"{var}_monitor" + star)
+            attach(mons[var], stride=stride)
         return mons
 
     def _collect(self, mons, steps, bin_steps):
         out = {}
-        acc = np.asarray(mons["curve"].alpha_acc)  # (R, bins): sums before each bin
+        stride = lambda mon: getattr(mon, "stride", 1)
+        acc = np.asarray(mons["curve"].alpha_acc)[:, ::stride(mons["curve"])]  # (R, bins): sums before each bin
         final = np.asarray(self.readout.alpha_acc[:])[:, None]
         n_bins = steps // bin_steps
         full = np.concatenate([acc[:, :n_bins], final], axis=1) if steps % bin_steps == 0 else acc[:, :n_bins + 1]
@@ -375,27 +487,78 @@ class PlasticCircuit:
         for var, mon in mons.items():
             if var == "curve":
                 continue
+            # (every step, subsampled: sample k is the state after step k*stride + stride - 1)
+            pick = slice(stride(mon) - 1, None, stride(mon))
             if var == "y":
-                out["y"] = np.stack([np.asarray(getattr(mon, f"y_{k}")).T for k in range(self.n_out)], axis=-1)
+                out["y"] = np.stack([np.asarray(getattr(mon, f"y_{k}")).T[pick] for k in range(self.n_out)], axis=-1)
             elif var == "r":
-                out["r"] = np.asarray(mon.r).T.reshape(-1, self.R, self.N)
+                out["r"] = np.asarray(mon.r).T[pick].reshape(-1, self.R, self.N)
             else:
-                out[var] = np.asarray(getattr(mon, var)).T
+                out[var] = np.asarray(getattr(mon, var)).T[pick]
         return out
 
+    # -- the network (runtime targets) ------------------------------------------------
+
+    @property
+    def network(self):
+        """The one Brian2 `Network` of this model (``numpy`` and ``cython``).
+
+        Built on first use and kept for every :meth:`run`: add your own
+        objects to it (or with :meth:`add`): monitors, inputs, groups,
+        ``network_operation`` s. The model's objects are attributes
+        (:attr:`population`, :attr:`stimulus`, :attr:`readout`,
+        :attr:`W_synapses`...). Its time continues across runs. Every
+        :meth:`run` first writes :attr:`state` and the parameters into the
+        objects, so changes to :attr:`state` take effect.
+
+        Raises ``RuntimeError`` for ``cpp_standalone`` (see :meth:`add`).
+        """
+        if self.target == "cpp_standalone":
+            raise RuntimeError(self._STANDALONE_OBJECTS)
+        if self._network is None:
+            brian2.prefs.codegen.target = self.target
+            self._net_steps = 0
+            objs = self._build(0.0)
+            skip_group_calls(objs.values())
+            self._objects = objs
+            self._network = Network(list(objs.values()), name="plastic_circuit*")
+        return self._network
+
+    def add(self, *objects):
+        """Add Brian2 objects (monitors, groups, synapses, network operations...)
+        to :attr:`network`; they run with the model in every later :meth:`run`.
+        Runtime targets only: in ``cpp_standalone`` the model's own structure
+        is compiled once into a cached binary whose code is generated from the
+        model's objects alone (Brian2 generates a standalone project from one
+        fixed set of objects, and a network operation, being Python, is never
+        part of it), so objects of your own are refused there."""
+        self.network.add(*objects)
+        return objects[0] if len(objects) == 1 else objects
+
+    _STANDALONE_OBJECTS = (
+        "cpp_standalone: the model is compiled once per structure into a cached binary generated from its "
+        "own objects only, and run with new state through run_args; a Brian2 object of your own cannot be "
+        "added to it (it would have to be part of the compiled project, and a network_operation cannot run "
+        "in standalone at all). Use target 'numpy' or 'cython' for your own objects, or record the model's "
+        "variables with run(record=...)")
+
     def _run_runtime(self, steps, record, record_every, bin_steps, report, profile, t_on):
+        net = self.network  # (built on first use, then kept)
         brian2.prefs.codegen.target = self.target
-        # A fresh network per run, as in standalone: its clock starts at 0, so the
-        # learning-curve bins start with the run (compiled cython code is cached).
-        objs = self._build(t_on)
+        self._bind(self._objects)
+        self._set_values(self._values(t_on))
         brian2.seed(self._noise_seed())
         mons = self._monitors(record, record_every, bin_steps)
-        net = Network(list(objs.values()) + list(mons.values()))
-        skip_group_calls(objs.values())
+        net.add(*mons.values())
         start = time.perf_counter()
-        net.run(steps * self.dt * self.tau, report=report, namespace={}, profile=profile)
-        done = int(round(float(net.t / (self.dt * self.tau))))
+        t0 = float(net.t_)
+        try:
+            net.run(steps * self.dt * self.tau, report=report, namespace={}, profile=profile)
+        finally:
+            net.remove(*mons.values())
+        done = int(round((float(net.t_) - t0) / float(self.dt * self.tau)))
         if done < steps:  # Brian2's Ctrl-C handler ends a run early; never keep a partial run
+            self._network = None  # (its objects hold a partial step: built anew on the next run)
             self._bind(None)
             raise Interrupted(signal.SIGINT, f"the simulation stopped after {done} of {steps} steps")
         out = self._collect(mons, steps, bin_steps)
@@ -403,7 +566,7 @@ class PlasticCircuit:
         if profile:
             out["profile"] = [(name, float(t)) for name, t in net.profiling_info]
         self.state = self._get_state()
-        self._bind(None)
+        self._net_steps += steps
         return out
 
     def _structure(self, steps, record, record_every, bin_steps):
@@ -411,7 +574,7 @@ class PlasticCircuit:
         cfg = self.config
         return ("brian-effplast", __version__, brian2.__version__, self.R, self.N, self.N_s, repr(self.task),
                 sorted(self.task.namespace.items()), self.task.code, self.fi_curve.finv_expr,
-                sorted(self.fi_curve.namespace.items()), self.dt, float(self.tau), cfg.k_bar,
+                sorted(self.fi_curve.namespace.items()), self.dt, float(self.tau),
                 cfg.circuit.r_min, cfg.circuit.r_max, steps, tuple(sorted(record)), record_every, bin_steps,
                 tuple(sorted(self.noise or {})))
 

@@ -10,7 +10,7 @@ Eq. 3). A user's curve subclasses :class:`FICurve` and passes
 import numpy as np
 from scipy.special import spence
 
-__all__ = ["FICurve", "Softplus", "check_fi_curve"]
+__all__ = ["FICurve", "Softplus", "check_fi_curve", "get_fi_curve", "FI_CURVES"]
 
 
 class FICurve:
@@ -48,6 +48,18 @@ class Softplus(FICurve):
         Output scale, ``> 0``.
     g : float
         Gain, ``> 0``.
+
+    Examples
+    --------
+    >>> from brian_effplast import Softplus, check_fi_curve
+    >>> curve = Softplus(a=0.0, beta=1 / 30, g=30.0)  # the reference parameters
+    >>> r = np.array([0.001, 0.1, 10.0])
+    >>> np.allclose(curve.f(curve.finv(r)), r)
+    True
+    >>> curve.finv_expr  # f^-1 in Brian2's equation language, constants in curve.namespace
+    '(r/fi_beta + log1p(-exp(-r/fi_beta)) - fi_a)/fi_g'
+    >>> check_fi_curve(curve, r_min=0.001, r_max=100.0)
+    True
     """
 
     def __init__(self, a=0.0, beta=1 / 30, g=30.0):
@@ -109,3 +121,26 @@ def check_fi_curve(curve, r_min=0.001, r_max=100.0, n=2001, rtol=1e-7):
         raise ValueError(f"{type(curve).__name__}: d/dr finv_integral = {float(dF[k])!r} differs from "
                          f"finv = {float(target[k])!r} at r = {float(r[k + 1])!r}")
     return True
+
+
+#: The F-I curves named by ``nonlinearity.kind`` (besides import paths).
+FI_CURVES = {"softplus": Softplus}
+
+
+def get_fi_curve(kind, params=None, args=None):
+    """The F-I curve of a configuration: ``kind`` is a name of :data:`FI_CURVES`
+    (built from ``params``, the ``[nonlinearity]`` values it takes) or an
+    import path ``"package.module:Class"`` of an :class:`FICurve` subclass
+    (built with ``args``, the ``[nonlinearity_args]`` table)."""
+    from .tasks import is_import_path, load_object
+    if isinstance(kind, str) and kind in FI_CURVES:
+        return FI_CURVES[kind](**dict(params or {}))
+    if is_import_path(kind):
+        cls = load_object(kind, FICurve, "nonlinearity.kind")
+        try:
+            return cls(**dict(args or {}))
+        except TypeError as exc:
+            raise ValueError(f"nonlinearity.kind = {kind!r}: cannot build it with the arguments "
+                             f"{dict(args or {})!r} ({exc})") from None
+    raise ValueError(f"nonlinearity.kind = {kind!r} is not allowed: must be one of {sorted(FI_CURVES)} or an "
+                     "import path 'package.module:Class' of an FICurve subclass")

@@ -1,39 +1,55 @@
-"""Reward-gated (three-factor) plasticity of Eq. 10 and its siblings.
+"""Reward-gated (three-factor) plasticity of Eq. 10 and its siblings, as Brian2 building blocks.
 
-All rules run as Brian2 code every step (``run_regularly``), so they work
-in every target, ``cpp_standalone`` included. Per step, with
-``g = learn * dt * 100 * eta`` (``dt`` in time units) and the reward
-``alpha`` of the synapse's replica:
+The blocks work on any Brian2 groups: the activities they multiply are
+expressions of the user's variables, the reward is any dimensionless
+variable of any group (one value per element of the learning group through
+an index variable, or one shared value), and the averaging time constant
+and learning rate carry units: every step the rule uses its own clock's
+``dt``, so changing ``dt`` leaves the rule per unit time unchanged.
 
-The gate ``learn`` (0 or 1, the readout's ``plastic`` once ``t >= t_on``)
-is linked from the :class:`~brian_effplast.tasks.TaskReadout` (in synapses
-as ``learn_syn`` and ``alpha_syn``: Brian2 refuses synaptic names that
-clash with the population's).
+Per step of ``dt``, with ``g = learn * eta * dt`` (``eta`` in ``1/second``)
+and ``k = dt / tau_bar``:
 
-- :class:`ThreeFactorSynapses` (``W``: population to population, ``C``:
-  inputs to population): ``x = r_post * x_pre``,
-  ``x_bar += k_bar*(x - x_bar)``, ``w += g*(alpha*(x - x_bar) - lam*w)``;
-  the synapses also provide the current ``I_post = sum w * x_pre``: as a
-  summed variable, or (``accumulate=True``, for ``W``) added up by the rule
-  itself right after the update.
-- :class:`NeuronRules` on the population: the bias, the same with ``x = r``,
-  and the decoder ``D_k += g*(delta_k*r - lam*D_k)`` (each neuron holds its
-  column of ``D``; one pass over the population for both).
-- :class:`Decoder` (population to readout): ``y_k = sum D_k r`` (summed).
+- :class:`ThreeFactorSynapses` (any ``Synapses`` the user connects):
+  ``x = post * pre``, ``x_bar += k*(x - x_bar)``,
+  ``w += g*(alpha*(x - x_bar) - lam*w)``; optionally also the current
+  ``I_post = sum w * pre`` (a summed variable, or ``accumulate=True``:
+  added up by the rule itself right after the update, one pass instead of
+  two).
+- :class:`NeuronRules` on a ``NeuronGroup``: the bias, the same with
+  ``x = r``, and a :class:`Decoder`'s weights ``D_k += g*(delta_k*r - lam*D_k)``
+  (each neuron holds its column of ``D``; one pass over the group for both).
+- :class:`Decoder` (group to readout): ``y_k = sum D_k r`` (summed).
 
-``eta`` and ``lam`` are ``(shared, constant)`` variables: change them
-between runs (or with ``run_args``) without rebuilding.
+The paper's convention ``dp = dt*100*eta*update`` per step, ``dt`` in time
+units of ``tau``, is ``eta = 100*eta_paper/tau`` here (:func:`paper_rate`).
+``eta``, ``lam`` and ``tau_bar`` are ``(shared, constant)`` variables of
+the block: change them between runs (or with ``run_args``) without
+rebuilding.
+
+The gate ``learn`` (optional: any dimensionless variable, 0 or 1) and the
+reward are linked into synapses as ``learn_syn`` and ``alpha_syn`` (Brian2
+refuses synaptic names that clash with the groups').
 """
 
 import numpy as np
-from brian2 import CodeRunner, NeuronGroup, Synapses, linked_var
+from brian2 import CodeRunner, NeuronGroup, Synapses, linked_var, second
+from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, fail_for_dimension_mismatch, get_unit
 
-from ._groups import attach, drop_idle_state_updater
+from ._groups import (add_link, add_state, attach, check_variable, drop_idle_state_updater, group_expression,
+                      resolve_reward, reward_link)
 
-__all__ = ["ThreeFactorSynapses", "NeuronRules", "Decoder", "RATE_SCALE", "replica_pairs"]
+__all__ = ["ThreeFactorSynapses", "NeuronRules", "Decoder", "RATE_SCALE", "replica_pairs", "paper_rate"]
 
-#: The reference code moves each parameter by ``dt * RATE_SCALE * eta * update``.
+#: The reference code moves each parameter by ``dt * RATE_SCALE * eta * update`` (``dt`` in time units).
 RATE_SCALE = 100.0
+
+
+def paper_rate(eta, tau):
+    """The learning rate per unit time (``1/second``) of the paper's ``eta``:
+    ``RATE_SCALE * eta / tau``, so that a step of ``dt`` moves a parameter by
+    ``dt/tau * 100 * eta * update``, the reference code's step."""
+    return RATE_SCALE * eta / tau
 
 
 def replica_pairs(n_pre, n_post, replicas):
@@ -48,140 +64,351 @@ def replica_pairs(n_pre, n_post, replicas):
     return pre.astype(np.int32), post.astype(np.int32)
 
 
+def _quantity(value, dim, what, owner, positive=False):
+    """A scalar with the dimensions ``dim`` (0 is accepted for any rate), as a `Quantity`."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"{owner}: {what} = {value!r} is not allowed: must be one number")
+    if not (isinstance(value, (int, float)) and value == 0 and not positive):
+        fail_for_dimension_mismatch(value, Quantity(1, dim=dim), f"{owner}: {what} = {{value}} must have "
+                                    f"units of {get_unit(dim)!r}", value=value)
+    x = float(value)
+    if not np.isfinite(x) or x < 0 or (positive and x == 0):
+        raise ValueError(f"{owner}: {what} = {value!r} is not allowed: must be a finite number "
+                         + ("> 0" if positive else ">= 0"))
+    return Quantity(x, dim=dim)
+
+
 class ThreeFactorSynapses(Synapses):
     """
-    ThreeFactorSynapses(source, population, readout, weight, current, x, eta, lam, k_bar, dt_tu, accumulate=False, **kwds)
+    ThreeFactorSynapses(source, target, pre, post, reward, eta, tau_bar, lam=0, weight="w", reward_index=None, gate=None, current=None, accumulate=False, connect=None, **kwds)
 
-    All-to-all plastic synapses within each replica, from ``source`` (variable
-    ``x``) onto the recurrent ``population`` (variable ``r``), gated by the
-    reward ``alpha`` of ``readout``.
+    Plastic synapses from ``source`` to ``target`` learning with the
+    reward-gated Hebbian rule of Eq. 10: per step of ``dt``,
+    ``x = post*pre``, ``x_bar += dt/tau_bar*(x - x_bar)`` and
+    ``w += gate*eta*dt*(alpha*(x - x_bar) - lam*w)``.
+
+    Construction does not connect (unless ``connect=`` says how): call
+    :meth:`connect` as on any `Synapses`, any number of times, with any
+    pattern (``p=0.2``, conditions, arrays...).
 
     Parameters
     ----------
-    source, population : `NeuronGroup`
-        Both must have an integer ``replica`` variable and equally many replicas.
-    readout : `TaskReadout`
-        Holds ``alpha`` per replica.
+    source, target : `NeuronGroup`
+        Presynaptic and postsynaptic groups.
+    pre, post : str
+        Presynaptic and postsynaptic activity: a variable name or any
+        dimensionless expression of the group's variables (e.g. ``"r"``,
+        ``"clip(v/mV, 0, inf)"``).
+    reward : (group, str) or variable view
+        The third factor ``alpha``: a dimensionless variable of any group,
+        e.g. ``(readout, "alpha")`` or ``readout.alpha``.
+    eta : `Quantity`
+        Learning rate per unit time (``1/second``; :func:`paper_rate` gives it
+        for the paper's ``eta``).
+    tau_bar : `Quantity`
+        Time constant of the coactivity average ``x_bar`` (second).
+    lam : float
+        L2 constant of this pathway.
     weight : str
-        Name of the weight (``"W"`` or ``"C"``); its average is ``<weight>_bar``.
-    current : str
-        Postsynaptic variable receiving ``sum weight * x_pre``.
-    x : str
-        Presynaptic activity (``"r"`` or ``"s"``).
-    eta, lam : float
-        Learning rate and L2 constant.
-    k_bar : float
-        Low-pass factor per step.
-    dt_tu : float
-        Time step in time units.
+        Name of the weight (``"w"``); its average is ``<weight>_bar``, the
+        rate, L2 constant and time constant ``eta_<weight>``, ``lam_<weight>``
+        and ``tau_bar_<weight>``.
+    reward_index : str, optional
+        An integer variable of ``target`` holding, for each postsynaptic
+        neuron, the element of the reward group to read (e.g. its replica).
+        ``None``: one reward for all (a group of size 1 or a ``(shared)``
+        variable).
+    gate : (group, str), optional
+        A dimensionless variable (0 or 1) that switches learning on and off.
+    current : str, optional
+        A dimensionless variable of ``target`` receiving ``sum w * pre``
+        (a summed variable); ``None``: the synapses only learn.
     accumulate : bool
-        Instead of a summed variable (a second pass over the synapses before
-        the population's update), the rule adds ``weight * x_pre`` to
-        ``current`` right after updating the weight: exact when ``x`` is
-        final at that point (``x = r``: the next step's recurrent input is
-        ``W(t+dt) r(t+dt)``), one pass over ``W`` per step instead of two. The
-        population must consume and reset ``current`` in its update
-        (`RecurrentPopulation` does) and ``current`` must hold the input of
-        the first step when a run starts.
+        Instead of a summed variable (a second pass over the synapses),
+        the rule adds ``w * pre`` to ``current`` right after updating the
+        weight: exact when ``pre`` is final at that point, one pass per
+        step instead of two. The target must consume and reset ``current``
+        in its own update (`RecurrentPopulation` does).
+    connect : bool, str or dict, optional
+        Connect right away: ``True`` (all to all), a condition string, or
+        the keyword arguments of :meth:`connect`.
+    kwds
+        Passed to `Synapses` (``clock``, ``dt``, ``order``, ``name``...).
+
+    Raises
+    ------
+    ValueError, TypeError, DimensionMismatchError
+        At construction, naming the argument, variable and group: a name
+        that is not a variable of its group, a dimensioned activity or
+        reward, a reward group whose size does not match ``reward_index``,
+        a ``tau_bar`` or ``eta`` without the right units.
+
+    Examples
+    --------
+    >>> syn = ThreeFactorSynapses(G, G, pre="r", post="r", reward=(critic, "alpha"),  # doctest: +SKIP
+    ...                           eta=0.05/second, tau_bar=50*ms, lam=1e-3, current="I_syn")
+    >>> syn.connect(p=0.2)  # doctest: +SKIP
     """
 
-    def __init__(self, source, population, readout, weight, current, x, eta, lam, k_bar, dt_tu,
-                 accumulate=False, name=None, **kwds):
-        replicas = len(readout)
-        n_pre, n_post = len(source) // replicas, len(population) // replicas
-        eqs = f"""
-        {weight} : 1
-        {weight}_bar : 1
-        eta_{weight} : 1 (shared, constant)
-        lam_{weight} : 1 (shared, constant)
-        learn_syn : 1 (linked)
-        alpha_syn : 1 (linked)
-        replica_syn : integer (constant)
-        """
-        if not accumulate:
-            eqs += f"{current}_post = {weight}*{x}_pre : 1 (summed)\n"
-        namespace = dict(kwds.pop("namespace", {}))
-        namespace.update(k_bar=k_bar, rate_dt=RATE_SCALE * dt_tu)
-        super().__init__(source, population, eqs, namespace=namespace,
-                         name=name or f"{weight}_synapses*", **kwds)
-        pre, post = replica_pairs(n_pre, n_post, replicas)
-        self.connect(i=pre, j=post)
-        self.replica_syn = np.repeat(np.arange(replicas), n_pre * n_post)
-        self.alpha_syn = linked_var(readout, "alpha", index="replica_syn")
-        self.learn_syn = linked_var(readout, "learn")
-        setattr(self, f"eta_{weight}", eta)
-        setattr(self, f"lam_{weight}", lam)
+    def __init__(self, source, target, pre, post, reward, eta, tau_bar, lam=0.0, weight="w", reward_index=None,
+                 gate=None, current=None, accumulate=False, connect=None, name="three_factor*", **kwds):
+        owner = f"ThreeFactorSynapses {name.rstrip('*')!r}"
+        for what, group in (("source", source), ("target", target)):
+            if not isinstance(group, NeuronGroup):  # (a Subgroup is a NeuronGroup's view: allowed too)
+                from brian2 import Subgroup
+                if not isinstance(group, Subgroup):
+                    raise TypeError(f"{owner}: {what} must be a NeuronGroup, not {group!r}")
+        if not (isinstance(weight, str) and weight.isidentifier()):
+            raise ValueError(f"{owner}: weight = {weight!r} is not allowed: must be a variable name")
+        pre_code = group_expression(source, pre, "_pre", "pre", owner)
+        post_code = group_expression(target, post, "_post", "post", owner)
+        eta = _quantity(eta, (1 / second).dim, "eta", owner)
+        tau_bar = _quantity(tau_bar, second.dim, "tau_bar", owner, positive=True)
+        lam = _quantity(lam, DIMENSIONLESS, "lam", owner)
+        reward_group, reward_name = resolve_reward(reward, owner)
+        index = reward_link(reward_group, reward_name, target, reward_index, owner)
+        if gate is not None:
+            gate_group, gate_name = resolve_reward(gate, owner, "gate")
+            check_variable(gate_group, gate_name, "gate variable", owner)
+            gate_index = reward_link(gate_group, gate_name, target, reward_index, owner, "gate")
+        if current is not None:
+            check_variable(target, current, "current", owner)
+        elif accumulate:
+            raise ValueError(f"{owner}: accumulate=True needs current= (the variable of the target it adds to)")
         w = weight
+        eqs = f"""
+        {w} : 1
+        {w}_bar : 1
+        eta_{w} : hertz (shared, constant)
+        lam_{w} : 1 (shared, constant)
+        tau_bar_{w} : second (shared, constant)
+        alpha_syn : 1 (linked)
+        """
+        if gate is not None:
+            eqs += "learn_syn : 1 (linked)\n"
+        if index != "0":
+            eqs += "replica_syn : integer (constant)\n"
+        if current is not None and not accumulate:
+            eqs += f"{current}_post = {w}*{pre_code} : 1 (summed)\n"
+        super().__init__(source, target, eqs, name=name, **kwds)
+        attach(self, weight=w, reward_index=reward_index, pre_code=pre_code, post_code=post_code)
+        self.alpha_syn = linked_var(reward_group, reward_name, index=None if index == "0" else "replica_syn")
+        if gate is not None:
+            self.learn_syn = linked_var(gate_group, gate_name, index=None if gate_index == "0" else "replica_syn")
+        # (Brian2 refuses writes to synaptic variables before connect(): set at the first one)
+        attach(self, _initial={f"eta_{w}": eta, f"lam_{w}": lam, f"tau_bar_{w}": tau_bar})
+        g = ("learn_syn*" if gate is not None else "") + f"eta_{w}*dt"
         code = f"""
-            coactivity = r_post*{x}_pre
-            {w}_bar += k_bar*(coactivity - {w}_bar)
-            {w} += learn_syn*rate_dt*eta_{w}*(alpha_syn*(coactivity - {w}_bar) - lam_{w}*{w})
+            coactivity = {post_code}*{pre_code}
+            {w}_bar += dt/tau_bar_{w}*(coactivity - {w}_bar)
+            {w} += {g}*(alpha_syn*(coactivity - {w}_bar) - lam_{w}*{w})
             """
         if accumulate:
-            code += f"{current}_post += {w}*{x}_pre"
+            code += f"{current}_post += {w}*{pre_code}"
         rule = self.run_regularly(code, when="groups", order=self.order, name=self.name + "_rule")
         self.contained_objects.append(rule)
-        attach(self, weight=weight, rule=rule)
+        attach(self, rule=rule)
+        if connect is not None and connect is not False:
+            if connect is True:
+                self.connect()
+            elif isinstance(connect, str):
+                self.connect(connect)
+            elif isinstance(connect, dict):
+                self.connect(**connect)
+            else:
+                raise TypeError(f"{owner}: connect = {connect!r} is not allowed: True, a condition string "
+                                f"or a dict of connect() arguments")
+
+    def connect(self, *args, **kwds):
+        """`Synapses.connect`, then each new synapse reads the reward of its
+        postsynaptic neuron's ``reward_index`` (when there is one)."""
+        super().connect(*args, **kwds)
+        if self._initial:
+            for key, value in self._initial.items():
+                setattr(self, key, value)
+            self._initial = None
+        if self.reward_index is not None and "replica_syn" in self.variables:
+            self.replica_syn = f"{self.reward_index}_post"
+
+    def connect_replicas(self, replicas):
+        """All to all within each of ``replicas`` equal blocks of the source
+        and target (the paper's layout; synapse order: replica, presynaptic,
+        postsynaptic unit, see :func:`replica_pairs`)."""
+        n_pre, n_post = len(self.source) // replicas, len(self.target) // replicas
+        pre, post = replica_pairs(n_pre, n_post, replicas)
+        self.connect(i=pre, j=post)
+
+    def step_factors(self):
+        """``{"k_bar": dt/tau_bar, "g": eta*dt}``: what one step of this object's
+        clock does (``g`` before the gate)."""
+        w, dt = self.weight, float(self.clock.dt)
+        tau_bar, eta = (float(self.variables[f"{v}_{w}"].get_value()[0]) for v in ("tau_bar", "eta"))
+        return {"k_bar": dt / tau_bar, "g": eta * dt}
 
 
 class NeuronRules(CodeRunner):
     """
-    NeuronRules(population, readout, eta_b, lam_b, eta_D, lam_D, k_bar, dt_tu, **kwds)
+    NeuronRules(group, reward, tau_bar, activity="r", reward_index=None, gate=None, bias=None, eta_bias=0, lam_bias=0, decoder=None, delta=None, eta_decoder=0, lam_decoder=0, **kwds)
 
-    The plasticity of the per-neuron parameters, in one pass over
-    ``population``: the bias, ``r_bar += k_bar*(r - r_bar)`` and
-    ``b += g_b*(alpha*(r - r_bar) - lam_b*b)``, and each neuron's decoder
-    weights ``D_k += g_D*(delta_k*r - lam_D*D_k)`` (``delta_k`` of the
-    readout, computed with ``D`` before this update). Create the population
-    with ``RecurrentPopulation(..., rules=True, n_out=...)``, which holds the
-    state (``r_bar``, ``D_k``, linked ``alpha``, ``learn``, ``delta_k``...).
+    The plasticity of per-neuron parameters of any `NeuronGroup`, in one
+    pass over it: the bias, ``x_bar += dt/tau_bar*(x - x_bar)`` with
+    ``x = activity`` and ``b += g_b*(alpha*(x - x_bar) - lam_b*b)``, and a
+    `Decoder`'s weights ``D_k += g_D*(delta_k*x - lam_D*D_k)``
+    (``g = gate*eta*dt``; ``delta_k`` computed with ``D`` before this
+    update). The state it needs is added to ``group``: the average
+    ``r_bar``, the links ``alpha``, ``learn``, ``delta_k`` and the
+    ``(shared, constant)`` ``eta_b``, ``lam_b``, ``eta_D``, ``lam_D``,
+    ``tau_bar_r``.
+
+    Parameters
+    ----------
+    group : `NeuronGroup`
+    reward, reward_index, gate
+        As for `ThreeFactorSynapses` (``reward_index``: an integer
+        variable of ``group``).
+    tau_bar : `Quantity`
+        Time constant of the average (second).
+    activity : str
+        Dimensionless expression of ``group``'s variables (default ``"r"``).
+    bias : str, optional
+        The dimensionless variable of ``group`` learned as the bias.
+    eta_bias, lam_bias : `Quantity`, float
+        Its rate (``1/second``) and L2 constant.
+    decoder : `Decoder`, optional
+        Learn this decoder's weights (on ``group``) too, from ``delta``.
+    delta : (group, str), optional
+        Decoder errors: variables ``<str>_0 ... <str>_{n_out-1}`` of the
+        group (indexed as the reward), e.g. ``(readout, "delta")``.
+    eta_decoder, lam_decoder : `Quantity`, float
     """
 
-    def __init__(self, population, readout, eta_b, lam_b, eta_D, lam_D, k_bar, dt_tu, name=None, **kwds):
-        n_out = readout.task.n_out
-        if getattr(population, "n_out", 0) != n_out:
-            raise ValueError(f"population holds {getattr(population, 'n_out', 0)} decoder rows, the task "
-                             f"needs n_out = {n_out}: create it with RecurrentPopulation(..., n_out={n_out})")
-        population.alpha = linked_var(readout, "alpha", index="replica")
-        population.learn = linked_var(readout, "learn")
-        for k in range(n_out):
-            setattr(population, f"delta_{k}", linked_var(readout, f"delta_{k}", index="replica"))
-        population.eta_b, population.lam_b = eta_b, lam_b
-        population.eta_D, population.lam_D = eta_D, lam_D
-        code = "r_bar += k_bar*(r - r_bar)\nb += learn*rate_dt*eta_b*(alpha*(r - r_bar) - lam_b*b)\n"
-        code += "\n".join(f"D_{k} += learn*rate_dt*eta_D*(delta_{k}*r - lam_D*D_{k})" for k in range(n_out))
-        population.namespace.update(k_bar=k_bar, rate_dt=RATE_SCALE * dt_tu)
-        super().__init__(population, "stateupdate", code=code, when="groups", clock=kwds.pop("clock", population.clock),
-                         name=name or population.name + "_rules", **kwds)
+    def __init__(self, group, reward, tau_bar, activity="r", reward_index=None, gate=None, bias=None,
+                 eta_bias=0.0, lam_bias=0.0, decoder=None, delta=None, eta_decoder=0.0, lam_decoder=0.0,
+                 average="r_bar", name=None, **kwds):
+        name = name or group.name + "_rules"
+        owner = f"NeuronRules {name.rstrip('*')!r}"
+        if not isinstance(group, NeuronGroup):
+            raise TypeError(f"{owner}: group must be a NeuronGroup, not {group!r}")
+        x = group_expression(group, activity, "", "activity", owner)
+        tau_bar = _quantity(tau_bar, second.dim, "tau_bar", owner, positive=True)
+        reward_group, reward_name = resolve_reward(reward, owner)
+        index = reward_link(reward_group, reward_name, group, reward_index, owner)
+        if bias is None and decoder is None:
+            raise ValueError(f"{owner}: nothing to learn: give bias= and/or decoder=")
+        # every check before the group is changed
+        if gate is not None:
+            gate_group, gate_name = resolve_reward(gate, owner, "gate")
+            gate_index = reward_link(gate_group, gate_name, group, reward_index, owner, "gate")
+        if bias is not None:
+            check_variable(group, bias, "bias", owner)
+            eta_bias = _quantity(eta_bias, (1 / second).dim, "eta_bias", owner)
+            lam_bias = _quantity(lam_bias, DIMENSIONLESS, "lam_bias", owner)
+        n_out, deltas = 0, []
+        if decoder is not None:
+            if not isinstance(decoder, Decoder) or decoder.source.name != group.name:
+                raise ValueError(f"{owner}: decoder must be a Decoder reading group {group.name!r}")
+            if delta is None:
+                raise ValueError(f"{owner}: decoder= needs delta=(group, 'delta'): the decoder errors "
+                                 f"delta_0 ... delta_{decoder.n_out - 1}")
+            delta_group, prefix = resolve_reward(delta, owner, "delta")
+            n_out = decoder.n_out
+            deltas = [reward_link(delta_group, f"{prefix}_{k}", group, reward_index, owner, "delta")
+                      for k in range(n_out)]
+            eta_decoder = _quantity(eta_decoder, (1 / second).dim, "eta_decoder", owner)
+            lam_decoder = _quantity(lam_decoder, DIMENSIONLESS, "lam_decoder", owner)
+        links = ["alpha"] + (["learn"] if gate is not None else []) + [f"delta_{k}" for k in range(n_out)]
+        for name_ in links:
+            if name_ in group.variables:
+                raise ValueError(f"{owner}: NeuronGroup {group.name!r} already has a variable {name_!r}: the rule "
+                                 f"links its own {name_!r} (one NeuronRules per group; rename yours)")
+        # the state of the rule, added to the group
+        add_link(group, "alpha", reward_group, reward_name, index, owner)
+        g = ""
+        if gate is not None:
+            add_link(group, "learn", gate_group, gate_name, gate_index, owner)
+            g = "learn*"
+        add_state(group, average, owner=owner)
+        add_state(group, "tau_bar_r", shared=True, constant=True, dimensions=second.dim, owner=owner)
+        group.tau_bar_r = tau_bar
+        code = [f"{average} += dt/tau_bar_r*({x} - {average})"]
+        if bias is not None:
+            add_state(group, "eta_b", shared=True, constant=True, dimensions=(1 / second).dim, owner=owner)
+            add_state(group, "lam_b", shared=True, constant=True, owner=owner)
+            group.eta_b, group.lam_b = eta_bias, lam_bias
+            code.append(f"{bias} += {g}eta_b*dt*(alpha*({x} - {average}) - lam_b*{bias})")
+        if decoder is not None:
+            for k, di in enumerate(deltas):
+                add_link(group, f"delta_{k}", delta_group, f"{prefix}_{k}", di, owner)
+            add_state(group, "eta_D", shared=True, constant=True, dimensions=(1 / second).dim, owner=owner)
+            add_state(group, "lam_D", shared=True, constant=True, owner=owner)
+            group.eta_D, group.lam_D = eta_decoder, lam_decoder
+            D = decoder.weight
+            code += [f"{D}_{k} += {g}eta_D*dt*(delta_{k}*{x} - lam_D*{D}_{k})" for k in range(n_out)]
+        super().__init__(group, "stateupdate", code="\n".join(code), when="groups",
+                         clock=kwds.pop("clock", group.clock), name=name, **kwds)
+        attach(self, n_out=n_out, bias=bias, decoder=decoder)
 
 
 class Decoder(Synapses):
     """
-    Decoder(population, readout, **kwds)
+    Decoder(group, n_out, activity="r", weight="D", index=None, replicas=1, readout=None, **kwds)
 
-    The linear readout ``y_k = sum_j D_k,j r_j`` of each replica, for all
-    ``k`` in one summed variable (one pass per step, whatever ``n_out``):
-    neuron ``j`` of replica ``q`` has one synapse per output ``k`` onto
-    element ``q*n_out + k`` of the group :attr:`outputs`, to which the
-    readout's ``y_k`` are linked. The weights ``D_k`` are the population's
-    (each neuron holds its column of ``D``); `NeuronRules` learns them.
+    The linear readout ``y_k = sum_j D_k,j x_j`` (``x`` = ``activity``) of
+    each block of ``group`` (e.g. each replica), for all ``k`` in one summed
+    variable (one pass per step, whatever ``n_out``): neuron ``j`` of block
+    ``q`` has one synapse per output ``k`` onto element ``q*n_out + k`` of
+    the group :attr:`outputs` (variable ``y``). The weights ``D_0 ...``
+    live on ``group`` (each neuron holds its column of ``D``; added when
+    missing); `NeuronRules` learns them.
+
+    Parameters
+    ----------
+    group : `NeuronGroup`
+    n_out : int
+        Number of readouts.
+    activity : str
+        Dimensionless expression of ``group``'s variables.
+    weight : str
+        Prefix of the weights (``D`` -> ``D_0, D_1...``).
+    index : str, optional
+        Integer variable of ``group`` giving each neuron's block (e.g.
+        ``"replica"``); ``None``: one block.
+    replicas : int
+        Number of blocks.
+    readout : `NeuronGroup`, optional
+        A group of ``replicas`` elements whose linked ``y_0 ... y_{n_out-1}``
+        are set to the readouts (a `TaskReadout`).
     """
 
-    def __init__(self, population, readout, name="decoder*", **kwds):
-        n_out = readout.task.n_out
-        replicas = len(readout)
-        N = len(population) // replicas
+    def __init__(self, group, n_out, activity="r", weight="D", index=None, replicas=1, readout=None,
+                 name="decoder*", **kwds):
+        owner = f"Decoder {name.rstrip('*')!r}"
+        if isinstance(n_out, bool) or int(n_out) != n_out or n_out < 1:
+            raise ValueError(f"{owner}: n_out = {n_out!r} is not allowed: must be an integer >= 1")
+        n_out, replicas = int(n_out), int(replicas)
+        x = group_expression(group, activity, "_pre", "activity", owner)
+        if index is None:
+            if replicas != 1:
+                raise ValueError(f"{owner}: replicas = {replicas} needs index= (an integer variable of "
+                                 f"{group.name!r} giving each neuron's replica)")
+        else:
+            check_variable(group, index, "index", owner, integer=True)
+        if readout is not None and len(readout) != replicas:
+            raise ValueError(f"{owner}: readout {readout.name!r} has {len(readout)} elements, one per replica "
+                             f"is needed ({replicas})")
+        for k in range(n_out):
+            add_state(group, f"{weight}_{k}", owner=owner)
         outputs = NeuronGroup(replicas * n_out, "y : 1", clock=kwds.get("clock"),
                               name=name.rstrip("*") + "_outputs" + ("*" if name.endswith("*") else ""))
         drop_idle_state_updater(outputs)
-        weight = " + ".join(f"D_{k}_pre*int(k_out == {k})" for k in range(n_out))
-        eqs = f"k_out : integer (constant)\ny_post = ({weight})*r_pre : 1 (summed)"
-        super().__init__(population, outputs, eqs, name=name, **kwds)
-        k = np.tile(np.arange(n_out), replicas * N)
-        pre = np.repeat(np.arange(replicas * N), n_out)
-        self.connect(i=pre.astype(np.int32), j=(pre // N * n_out + k).astype(np.int32))
-        self.k_out = k
-        for k in range(n_out):
-            setattr(readout, f"y_{k}", linked_var(outputs, "y", index=np.arange(replicas) * n_out + k))
+        w = " + ".join(f"{weight}_{k}_pre*int(k_out == {k})" for k in range(n_out))
+        eqs = f"k_out : integer (constant)\ny_post = ({w})*{x} : 1 (summed)"
+        super().__init__(group, outputs, eqs, name=name, **kwds)
+        block = "0" if index is None else f"{index}_pre"
+        self.connect(j=f"{block}*{n_out} + k for k in range(0, {n_out})")
+        self.k_out = f"j % {n_out}"
+        if readout is not None:
+            for k in range(n_out):
+                setattr(readout, f"y_{k}", linked_var(outputs, "y", index=np.arange(replicas) * n_out + k))
         self.contained_objects.append(outputs)
-        attach(self, n_out=n_out, outputs=outputs)
+        attach(self, n_out=n_out, outputs=outputs, weight=weight)

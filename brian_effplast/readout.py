@@ -23,9 +23,15 @@ class TaskReadout(NeuronGroup):
     task : `Task` or str
     stimulus : `LangevinStimulus`
         Source of ``theta`` (linked, one per replica).
+    code : bool
+        Run the task's code (default). ``False``: ``alpha`` and ``delta_k``
+        are written by something else (a reward computed in Python,
+        :func:`~brian_effplast.rewards.reward_operation`, placed before
+        :attr:`reward_code` in the step); the group still sets the gate and
+        accumulates ``alpha_acc``.
     """
 
-    def __init__(self, task, stimulus, name="readout*", **kwds):
+    def __init__(self, task, stimulus, code=True, name="readout*", **kwds):
         task = get_task(task)
         lines = ["theta : 1 (linked)", "alpha : 1", "alpha_acc : 1",
                  "plastic : 1 (shared, constant)", "t_on : second (shared, constant)",
@@ -39,7 +45,7 @@ class TaskReadout(NeuronGroup):
         attach(self, task=task)
         self.theta = linked_var(stimulus, "theta")
         self.plastic = 1
-        code = "learn = plastic*int(t >= t_on)\n" + task.code + "\nalpha_acc += alpha"
+        code = "learn = plastic*int(t >= t_on)\n" + (task.code if code else "") + "\nalpha_acc += alpha"
         reward_code = self.run_regularly(code, when="groups", order=self.order,
                                          name=self.name + "_reward")
         self.contained_objects.append(reward_code)

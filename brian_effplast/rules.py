@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from typing import Any
 
 from .messages import fmt
@@ -36,6 +37,14 @@ _NONNEG = f"{NUM} >= 0"
 
 #: Per-step noise of the rates, sigma*sqrt(dt), at most this fraction of r_max - r_min.
 _NOISE_FRACTION = 0.1
+
+
+_IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+
+
+def _import_path(value: Any) -> bool:
+    """``"package.module:Name"`` (a user's class, imported when the configuration is checked)."""
+    return isinstance(value, str) and bool(_IMPORT_PATH.match(value))
 
 
 def _oneof(names) -> str:
@@ -158,7 +167,8 @@ def _l2_rule(p: str, which: str):
 
 
 RULES: dict = {
-    ("", "task"): (_oneof(TASKS), lambda v, c: v in TASKS),
+    ("", "task"): (_oneof(TASKS) + ', or an import path "package.module:Class" of a Task subclass',
+                   lambda v, c: v in TASKS or _import_path(v)),
     # circuit
     ("circuit", "N"): _count_rule("circuit", "N"),
     ("circuit", "N_s"): _count_rule("circuit", "N_s"),
@@ -198,7 +208,8 @@ RULES: dict = {
         ("circuit.r_min", "circuit.r_max"),
     ),
     # nonlinearity
-    ("nonlinearity", "kind"): (_oneof(NONLINEARITIES), lambda v, c: v in NONLINEARITIES),
+    ("nonlinearity", "kind"): (_oneof(NONLINEARITIES) + ', or an import path "package.module:Class" of an '
+                               'FICurve subclass', lambda v, c: v in NONLINEARITIES or _import_path(v)),
     ("nonlinearity", "a"): (NUM, lambda v, c: True),
     ("nonlinearity", "beta"): (f"{NUM} > 0", lambda v, c: v > 0),
     ("nonlinearity", "g"): (f"{NUM} > 0", lambda v, c: v > 0),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .schema import NONLINEARITIES
 from .errors import Diverged, Interrupted, RunError
 from .protocol import SETTLE, held_stimulus_test, run_test, scores
 from .rundir import FILES, STATUSES, config_edits, describe_edits, read_checkpoint, read_checkpoints, read_run
@@ -31,8 +32,12 @@ def info(run_dir):
     run_dir = Path(run_dir)
     cfg, s, ckpt = read_run(run_dir, need_checkpoint=False)
     lines = [f"{run_dir}: {s['status']}"]
-    lines.append(f"  task        {cfg.task} (N = {cfg.circuit.N}, sigma = {cfg.circuit.sigma:g}, "
+    args = "".join(f", {k} = {v!r}" for k, v in cfg.task_args.items())
+    lines.append(f"  task        {cfg.task}{args} (N = {cfg.circuit.N}, sigma = {cfg.circuit.sigma:g}, "
                  f"prior mu = {cfg.stimulus.mu:g}, kappa = {cfg.stimulus.kappa:g})")
+    if cfg.nonlinearity.kind not in NONLINEARITIES or cfg.nonlinearity_args:
+        lines.append(f"  F-I curve   {cfg.nonlinearity.kind}"
+                     + "".join(f", {k} = {v!r}" for k, v in cfg.nonlinearity_args.items()))
     t_done = float(ckpt["t"]) if ckpt is not None else float(s.get("t", 0.0))
     steps_done = int(ckpt["steps"]) if ckpt is not None else s.get("steps_done", 0)
     lines.append(f"  progress    {t_done:g} / {cfg.run.duration:g} time units "
@@ -86,7 +91,7 @@ def info(run_dir):
         try:
             with np.load(run_dir / FILES["test"], allow_pickle=False) as z:
                 numbers = scores({k: z[k] for k in ("angles", "outputs", "prior_mu", "prior_kappa")
-                                      if k in z.files}, cfg.task)
+                                      if k in z.files}, cfg.make_task())
                 lines.append(f"  test        {z['angles'].size} angles, {z['rates'].shape[2]} samples each: "
                              + ", ".join(f"{k} {v:.4g}" for k, v in numbers.items()))
         except (OSError, ValueError, KeyError):

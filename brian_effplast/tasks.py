@@ -15,12 +15,19 @@ and how a test is scored (:meth:`Task.test_error`, :attr:`Task.score_name`,
 The Brian2 side (the group that runs :attr:`Task.code`) is
 :class:`~brian_effplast.readout.TaskReadout`.
 
-Add a task by subclassing :class:`Task` (see :class:`Estimation`).
+Add a task by subclassing :class:`Task` (see :class:`Estimation`). A model
+file names it by import path, ``task = "mypackage.tasks:DoubleAngle"``,
+with the constructor's arguments in a ``[task_args]`` table: the run
+directory records both, and everything that reads a run brings the task
+back from them (:func:`get_task`).
 """
+
+import importlib
 
 import numpy as np
 
-__all__ = ["Task", "Estimation", "Classification", "get_task", "check_task", "TASKS"]
+__all__ = ["Task", "Estimation", "Classification", "get_task", "check_task", "load_object", "is_import_path",
+           "TASKS"]
 
 
 class Task:
@@ -64,6 +71,9 @@ class Task:
     #: output histograms); ``None`` for a task without classes. For a task
     #: with classes, :meth:`target` gives the class of a stimulus.
     decision_threshold = None
+    #: The built-in task whose default parameters (``Config.default``) a
+    #: configuration of this task starts from.
+    config_defaults = "estimation"
 
     def reward(self, y, theta):
         """``alpha`` for readouts ``y`` (..., n_out) and stimuli ``theta`` (...)."""
@@ -139,6 +149,7 @@ class Classification(Task):
     """
 
     name = "classification"
+    config_defaults = "classification"
     n_out = 1
     objective_label = "log-likelihood"
     objective_name = "log_likelihood"
@@ -191,13 +202,61 @@ class Classification(Task):
 TASKS = {"estimation": Estimation, "classification": Classification}
 
 
-def get_task(task):
-    """A :class:`Task` from a task instance or a name in :data:`TASKS`."""
+def is_import_path(text):
+    """Whether ``text`` looks like ``"package.module:Name"``."""
+    if not isinstance(text, str) or text.count(":") != 1:
+        return False
+    module, name = text.split(":")
+    return all(p.isidentifier() for p in module.split(".")) and name.isidentifier()
+
+
+def load_object(path, base, what="task"):
+    """The class (or factory) named by the import path ``"package.module:Name"``.
+
+    Raises ``ValueError`` naming the path and what went wrong (the module
+    cannot be imported, has no such name, or it is not a ``base``).
+    """
+    if not is_import_path(path):
+        raise ValueError(f"{what} = {path!r} is not an import path: write it as 'package.module:ClassName'")
+    module_name, name = path.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # ImportError, or an error raised by the module itself
+        raise ValueError(f"{what} = {path!r}: cannot import module {module_name!r} ({type(exc).__name__}: "
+                         f"{exc}); is the package installed or on PYTHONPATH?") from None
+    try:
+        obj = getattr(module, name)
+    except AttributeError:
+        raise ValueError(f"{what} = {path!r}: module {module_name!r} has no {name!r}") from None
+    if not (isinstance(obj, type) and issubclass(obj, base)):
+        raise ValueError(f"{what} = {path!r}: {name} is not a subclass of {base.__module__}.{base.__name__}")
+    return obj
+
+
+def get_task(task, args=None):
+    """A :class:`Task` from a task instance, a name in :data:`TASKS` or an
+    import path ``"package.module:Class"`` of a :class:`Task` subclass
+    (built with ``args``, a dict of its constructor's arguments).
+
+    A task loaded by import path that sets no :attr:`Task.name` is named by
+    the path (so test data and plots can find it again)."""
     if isinstance(task, Task):
         return task
-    if task in TASKS:
-        return TASKS[task]()
-    raise ValueError(f"task = {task!r} is not allowed: must be one of {sorted(TASKS)} or a Task instance")
+    args = dict(args or {})
+    if isinstance(task, str) and task in TASKS:
+        cls = TASKS[task]
+    elif is_import_path(task):
+        cls = load_object(task, Task)
+    else:
+        raise ValueError(f"task = {task!r} is not allowed: must be one of {sorted(TASKS)}, an import path "
+                         f"'package.module:Class' of a Task subclass, or a Task instance")
+    try:
+        obj = cls(**args)
+    except TypeError as exc:
+        raise ValueError(f"task = {task!r}: cannot build it with the arguments {args!r} ({exc})") from None
+    if obj.name is None:
+        obj.name = task
+    return obj
 
 
 def check_task(task, n=200, seed=0, rtol=1e-5):

@@ -32,7 +32,6 @@ from .errors import Diverged, Interrupted, RunError
 from .rundir import (FILES, check_new_dir, checkpoint_steps, config_edits, config_record, describe_edits, now,
                      read_run, versions, write_checkpoint, write_figure, write_json, write_npz, write_text)
 from .state import SAVED_KEYS
-from .tasks import get_task
 
 __all__ = ["train", "resume", "extend", "load", "model_from", "resolve_config", "draw_seed", "objectives", "check_chunking",
            "DIVERGENCE_LIMITS"]
@@ -197,7 +196,7 @@ def objectives(curve, cfg):
 
 def _summary_objectives(summary, curve, cfg):
     ini, fin = objectives(curve, cfg)
-    task = get_task(cfg.task)
+    task = cfg.make_task()
     shown = lambda x: None if x is None else float(task.objective(x))
     summary["objective_initial"], summary["objective_final"] = ini, fin
     summary["objective"] = {"label": task.objective_label, "initial": shown(ini), "final": shown(fin)}
@@ -222,7 +221,7 @@ def write_curve(run_dir, cfg, curve):
                curve_bin=np.float64(cfg.run.curve_bin), transient=np.float64(cfg.run.transient),
                task=np.str_(cfg.task))
     if curve.shape[1]:
-        fig = plotting.learning_curve(curve, cfg.run.curve_bin, cfg.task, transient=cfg.run.transient)
+        fig = plotting.learning_curve(curve, cfg.run.curve_bin, cfg.make_task(), transient=cfg.run.transient)
         write_figure(Path(run_dir) / FILES["curve_png"], fig)
 
 
@@ -285,7 +284,7 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
         "wall_seconds": 0.0,
         "objective_initial": None,
         "objective_final": None,
-        "objective": {"label": get_task(cfg.task).objective_label, "initial": None, "final": None},
+        "objective": {"label": cfg.make_task().objective_label, "initial": None, "final": None},
         "model_file": None if model_file is None else os.path.abspath(model_file),
         "created": now(),
         "updated": now(),
