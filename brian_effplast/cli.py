@@ -50,10 +50,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _models_dir():
-    return Path(__file__).resolve().parent.parent / "models"
-
-
 def _parse_set(items):
     """``["section.key=value", ...]`` -> {"section.key": value} (value as TOML, else a string)."""
     out = {}
@@ -146,6 +142,21 @@ def _parser():
                    help="random seed (default: %(default)s, whose 20000 time units show clear learning)")
     targets(d)
     d.add_argument("--quiet", action="store_true", help="no progress output")
+
+    w = sub.add_parser("sweep", help="train and test every cell of a grid of configuration values on "
+                       "dask.distributed (an embedded local cluster, or --scheduler ADDRESS)")
+    w.add_argument("model", metavar="MODEL", help="a model file, or the name of a shipped model")
+    w.add_argument("--out", required=True, metavar="DIR",
+                   help="sweep folder: cells/<cell>/ run directories and results.csv; finished cells are reused")
+    w.add_argument("--grid", action="append", required=True, metavar="SECTION.KEY=V1,V2,...",
+                   help="values of one configuration key (repeatable: the cells are the product), "
+                   "e.g. --grid circuit.sigma=0.1,0.2 --grid run.seed=1,2,3")
+    w.add_argument("--duration", type=float, metavar="T", help="training time units of every cell (run.duration)")
+    where = w.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="K", help="worker processes of the embedded cluster "
+                       "(default: one per core)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running dask scheduler, e.g. tcp://host:8786")
+    w.add_argument("--quiet", action="store_true", help="no progress output")
 
     c = sub.add_parser("cache", help="show (or --clear) the compiled cpp_standalone projects kept for reuse")
     c.add_argument("--clear", action="store_true", help="delete every project no running process is using")
@@ -358,6 +369,23 @@ def _cmd_figures(args):
     return 0
 
 
+def _cmd_sweep(args):
+    from .sweep import parse_grid, sweep
+    grid = parse_grid(args.grid)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"argument --workers: {args.workers} is not allowed: must be >= 1")
+    _quiet_brian()
+    rows = sweep(args.model, args.out, grid, duration=args.duration, workers=args.workers,
+                 scheduler=args.scheduler, quiet=args.quiet)
+    failed = [r for r in rows if r["status"] != "complete"]
+    if not args.quiet:
+        print(f"{PROG}: sweep: {len(rows) - len(failed)} of {len(rows)} cells complete; "
+              f"table: {Path(args.out) / 'results.csv'}")
+        for r in failed:
+            print(f"  failed: {r['cell']}: {r.get('error', '')}")
+    return 1 if failed else 0
+
+
 def _cmd_cache(args):
     from .standalone import cache_root, cached_projects, clear_cache
     mb = lambda n: f"{n / 1e6:.1f} MB"
@@ -374,12 +402,13 @@ def _cmd_cache(args):
 
 
 COMMANDS = {"train": _cmd_train, "test": _cmd_test, "resume": _cmd_resume, "info": _cmd_info,
-            "demo": _cmd_demo, "figures": _cmd_figures,
+            "demo": _cmd_demo, "figures": _cmd_figures, "sweep": _cmd_sweep,
             "cache": _cmd_cache}
 
 
 #: What an interrupt leaves, by command (training commands say it themselves).
 _INTERRUPTED = {"test": "no test file was written",
+                "sweep": "finished cells are kept: run the same command again to continue",
                 "figures": "finished stages are kept: run the same command again to continue them"}
 
 
