@@ -1,5 +1,7 @@
 """The package as a user installs it: a wheel in a fresh virtual environment,
-used from outside the checkout (the model files ship inside the wheel)."""
+used from outside the checkout (the model files ship inside the wheel): demo,
+train by a shipped model's name, test, info and sweep. (``figures --quick``
+works the same way but takes minutes: tests/test_figures.py runs it.)"""
 
 import json
 import os
@@ -25,7 +27,7 @@ def run(cmd, **kwargs):
 def installed(tmp_path_factory):
     """``brian-effplast`` of a fresh virtual environment holding only the wheel and its dependencies."""
     base = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", base / "dist", REPO],
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", base / "dist", REPO],
         cwd=base)
     wheel, = (base / "dist").glob("brian_effplast-*.whl")
     venv.create(base / "env", with_pip=True)
@@ -54,5 +56,9 @@ def test_wheel_runs_demo_train_by_name_and_info_outside_the_checkout(installed):
     assert "classification" in info and "complete" in info
     run([exe, "test", work / "cls", "--hold", "40", "--quiet"], cwd=work, env=env)
     assert (work / "cls" / "test.npz").is_file()
+    run([exe, "sweep", "estimation", "--out", work / "sweep", "--grid", "run.seed=1,2", "--duration", "100",
+         "--workers", "2", "--quiet"], cwd=work, env=env)
+    table = (work / "sweep" / "results.csv").read_text().splitlines()
+    assert len(table) == 3 and all(",complete," in line for line in table[1:])
     help_ = run([exe, "train", "--help"], cwd=work, env=env).stdout
     assert "estimation_narrow_prior" in help_  # the shipped models, listed
