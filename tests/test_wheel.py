@@ -40,7 +40,8 @@ def test_wheel_runs_demo_train_by_name_and_info_outside_the_checkout(installed):
     base, python, exe = installed
     work = base / "work"  # no checkout here: nothing to find by relative paths
     work.mkdir()
-    env = dict(os.environ, BRIAN_EFFPLAST_CACHE=str(base / "cache"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only what the wheel installed
+    env["BRIAN_EFFPLAST_CACHE"] = str(base / "cache")
     p = run([python, "-c", "import brian_effplast, sys; print(brian_effplast.__file__); "
              "import brian_effplast.config, brian_effplast.analysis; assert 'brian2' not in sys.modules"],
             cwd=work, env=env)
