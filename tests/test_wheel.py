@@ -17,7 +17,11 @@ REPO = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.standalone]
 
 
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only what the wheel installed
+
+
 def run(cmd, **kwargs):
+    kwargs.setdefault("env", CLEAN_ENV)
     p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=900, **kwargs)
     assert p.returncode == 0, f"{cmd}\n{p.stdout}\n{p.stderr}"
     return p
@@ -40,8 +44,7 @@ def test_wheel_runs_demo_train_by_name_and_info_outside_the_checkout(installed):
     base, python, exe = installed
     work = base / "work"  # no checkout here: nothing to find by relative paths
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only what the wheel installed
-    env["BRIAN_EFFPLAST_CACHE"] = str(base / "cache")
+    env = dict(CLEAN_ENV, BRIAN_EFFPLAST_CACHE=str(base / "cache"))
     p = run([python, "-c", "import brian_effplast, sys; print(brian_effplast.__file__); "
              "import brian_effplast.config, brian_effplast.analysis; assert 'brian2' not in sys.modules"],
             cwd=work, env=env)
