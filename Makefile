@@ -15,13 +15,19 @@ install: $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/brian-effplast demo --out runs/demo
 
-# the whole suite (the README's test command); `make test-quick` leaves out the
-# tests marked slow; tests marked standalone are skipped where there is no C++ compiler
-test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal
+# The whole suite (the README's test command), in its two tiers: the quick one
+# (`make test-quick`: no test marked slow), then the slow one; pytest's last line
+# of each gives the tier's time. Tests marked standalone are skipped where there
+# is no C++ compiler.
+PYTEST = $(BIN)/python -m pytest -q -n 2 --dist worksteal
+
+test: test-quick test-slow
 
 test-quick: $(BIN)/.installed
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal -m "not slow"
+	$(PYTEST) -m "not slow"
+
+test-slow: $(BIN)/.installed
+	$(PYTEST) -m slow
 
 # The documentation site: docs/_build/html/index.html. Installs the docs extra,
 # executes the notebooks of tutorials/ (cached in docs/_build/.jupyter_cache:
@@ -35,4 +41,4 @@ docs: $(BIN)/.docs-installed
 	$(BIN)/sphinx-build -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
 	$(BIN)/sphinx-build -W --keep-going -b doctest -d docs/_build/doctrees docs docs/_build/doctest
 
-.PHONY: install demo test test-quick docs
+.PHONY: install demo test test-quick test-slow docs
