@@ -80,6 +80,8 @@ html_show_sourcelink = False
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
+    "secondary_sidebar_items": {"tutorials/*": []},  # notebooks: the whole width for code and figures
+    "header_links_before_dropdown": 5,
     "navigation_with_keys": False,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],

@@ -24,7 +24,8 @@ too, so each run of ``03_standalone.ipynb`` compiles from scratch, as on a
 new machine. Every name in :data:`PARAMETERS` must be assigned in the
 notebook's parameters cell: a constant renamed in a notebook without
 updating this file fails the test instead of silently running the slow
-defaults, and a new notebook must get an entry here.
+defaults, and a new notebook must get an entry here (or, if a test file of
+its own runs it, in :data:`ELSEWHERE`).
 
 Times on 2 shared cores: 01 and 02 about 10-20 s each on numpy;
 03 (cpp_standalone, three compilations) 1-3 minutes, marked ``slow``.
@@ -75,6 +76,9 @@ PARAMETERS = {
     },
 }
 
+#: Notebooks executed by another test file, with its own short settings (name -> that file in tests/).
+ELSEWHERE = {"04_rule_in_your_network.ipynb": "test_rule_notebook.py"}
+
 #: Notebooks that take more than ~30 s at their short settings.
 SLOW = {"03_standalone.ipynb"}
 
@@ -115,8 +119,19 @@ def inject(nb, name, values):
     nb.cells.insert(index + 1, cell)
 
 
+def test_every_notebook_is_tested():
+    """A notebook in tutorials/ has short settings here, or a test file of its own."""
+    for notebook in NOTEBOOKS:
+        name = notebook.name
+        if name in ELSEWHERE:
+            assert (Path(__file__).parent / ELSEWHERE[name]).is_file(), f"{name}: tests/{ELSEWHERE[name]} is missing"
+        else:
+            assert name in PARAMETERS, f"{name}: add its short settings to PARAMETERS in {Path(__file__).name}"
+    assert set(PARAMETERS) <= {p.name for p in NOTEBOOKS}, "PARAMETERS names a notebook that does not exist"
+
+
 @pytest.mark.parametrize("notebook", [pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.name in SLOW else [])
-                                      for p in NOTEBOOKS])
+                                      for p in NOTEBOOKS if p.name not in ELSEWHERE])
 def test_notebook_runs(notebook, tmp_path, monkeypatch):
     name = notebook.name
     assert name in PARAMETERS, f"{name}: add its short settings to PARAMETERS in {Path(__file__).name}"
