@@ -166,6 +166,7 @@ def _l2_rule(p: str, which: str):
     return (text, ok, ("circuit.dt", f"plasticity.{other}"), (_NONNEG, lambda v, c: v >= 0))
 
 
+#: ``(section, key) -> (allowed-text, predicate[, depends-on[, fallback]])``, one rule per field.
 RULES: dict = {
     ("", "task"): (_oneof(TASKS) + ', or an import path "package.module:Class" of a Task subclass',
                    lambda v, c: v in TASKS or _import_path(v)),

@@ -160,7 +160,7 @@ SECTIONS: dict = {
     "test": TestParams,
 }
 
-# Task-dependent defaults (everything else is the dataclass default).
+#: Task-dependent defaults, ``{task: {section: {key: value}}}`` (everything else is the dataclass default).
 TASK_DEFAULTS: dict = {
     "estimation": {
         "circuit": {"N": 40},

@@ -27,8 +27,10 @@ updating this file fails the test instead of silently running the slow
 defaults, and a new notebook must get an entry here (or, if a test file of
 its own runs it, in :data:`ELSEWHERE`).
 
-Times on 2 shared cores: 01 and 02 about 10-20 s each on numpy;
-03 (cpp_standalone, three compilations) 1-3 minutes, marked ``slow``.
+Measured on 2 shared cores (other jobs running): 01 29 s and 02 35 s on
+numpy (kernel start and imports included); 03 (cpp_standalone, three
+compilations from an empty cache) 100 s, marked ``slow``; 2-3 times as long
+when the machine is busier.
 """
 
 import ast
