@@ -143,7 +143,9 @@ class PlasticCircuit:
     def __init__(self, config=None, *, task=None, replicas=None, seed=None, target=None,
                  state=None, noise=None, fi_curve=None, t=0.0, reward=None, reward_every=1):
         if config is None:
-            config = Config.default(task if isinstance(task, str) else "estimation")
+            # a Task instance starts from the defaults it names (Task.config_defaults)
+            config = Config.default(task if isinstance(task, str) else
+                                    getattr(task, "config_defaults", None) or Config.task)
         if not isinstance(config, Config):
             raise TypeError(f"config = {config!r} is not allowed: must be a brian_effplast.Config")
         overrides = {k: v for k, v in (("run.replicas", replicas), ("run.seed", seed),
@@ -155,7 +157,7 @@ class PlasticCircuit:
             config = config.replace(**{"run.seed": int(np.random.SeedSequence().entropy % 2**32)})
         check_resources(config)  # a model that cannot fit in memory is refused before allocating
         self.config = config
-        self.task = get_task(task) if task is not None else config.make_task()
+        self.task = config.make_task() if task is None or isinstance(task, str) else get_task(task)
         check_task(self.task)
         self.n_out = self.task.n_out
         self.fi_curve = fi_curve or config.make_fi_curve()

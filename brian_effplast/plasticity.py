@@ -405,7 +405,7 @@ class Decoder(Synapses):
         eqs = f"k_out : integer (constant)\ny_post = ({w})*{x} : 1 (summed)"
         super().__init__(group, outputs, eqs, name=name, **kwds)
         block = "0" if index is None else f"{index}_pre"
-        self.connect(j=f"{block}*{n_out} + k for k in range(0, {n_out})")
+        self.connect(j=f"{block}*{n_out} + k_dec for k_dec in range(0, {n_out})")
         self.k_out = f"j % {n_out}"
         if readout is not None:
             for k in range(n_out):

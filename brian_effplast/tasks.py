@@ -248,8 +248,8 @@ def get_task(task, args=None):
     elif is_import_path(task):
         cls = load_object(task, Task)
     else:
-        raise ValueError(f"task = {task!r} is not allowed: must be one of {sorted(TASKS)}, an import path "
-                         f"'package.module:Class' of a Task subclass, or a Task instance")
+        raise ValueError(f"task = {task!r} is not allowed: must be one of {sorted(TASKS)} or a Task instance "
+                         f"(or an import path 'package.module:Class' of a Task subclass)")
     try:
         obj = cls(**args)
     except TypeError as exc:
