@@ -420,11 +420,17 @@ def _error(message):
 def main(argv=None):
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    status = None
     try:
-        return _main(argv)
-    finally:  # main() may be called in a process that has its own handlers
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
+        status = _main(argv)
+        return status
+    finally:
+        # called from Python (argv given), give the caller its handlers back; as the
+        # command, an interrupted run keeps ignoring signals until the process exits
+        # (a second Ctrl-C must not kill it on its way out)
+        if argv is not None or status not in (130, 143):
+            for s, handler in handlers.items():
+                signal.signal(s, handler)
 
 
 def _main(argv):
