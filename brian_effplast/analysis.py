@@ -62,6 +62,9 @@ __all__ = [
     "noise_volume_fraction",
     "volume_fraction_per_angle",
     "current_ratio",
+    "current_ratio_population",
+    "energy_spread",
+    "VOLUME_MEASURES",
     "energy",
     "mean_energy_per_angle",
     "learning_curve_stats",
@@ -608,14 +611,24 @@ def _row_space_basis(D):
     return Q
 
 
-def _volume_fraction_from_cov(cov, D):
+#: Measures of :func:`volume_fraction_per_angle`.
+VOLUME_MEASURES = ("determinant", "entropy")
+
+
+def _volume_fraction_from_cov(cov, D, measure="determinant"):
+    if measure not in VOLUME_MEASURES:
+        raise ValueError(f"measure = {measure!r} is not allowed: choose from {', '.join(VOLUME_MEASURES)}")
     n_out = D.shape[-2]
     Q = _row_space_basis(D)
     CD = np.swapaxes(Q, -1, -2) @ cov @ Q
     evals = np.linalg.eigvalsh(cov)[..., ::-1][..., :n_out]
     evals = np.clip(evals, 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.linalg.det(CD) / np.prod(evals, axis=-1)
+        if measure == "determinant":
+            return np.linalg.det(CD) / np.prod(evals, axis=-1)
+        # Gaussian entropies of the two projections, n/2*log(2*pi*e) + 1/2*log det
+        const = 0.5 * n_out * np.log(2 * np.pi * np.e)
+        return (const + 0.5 * np.linalg.slogdet(CD)[1]) / (const + 0.5 * np.sum(np.log(evals), axis=-1))
 
 
 def noise_volume_fraction(rates_one_angle, D):
@@ -666,18 +679,26 @@ def noise_volume_fraction(rates_one_angle, D):
     return float(_volume_fraction_from_cov(cov, D))
 
 
-def volume_fraction_per_angle(rates, D):
+def volume_fraction_per_angle(rates, D, measure="determinant"):
     """Noise volume fraction for every replica and test angle (Fig. 3c).
 
     Parameters
     ----------
     rates : ndarray, shape (R, K, S, N)
     D : ndarray, shape (R, n_out, N)
+    measure : {"determinant", "entropy"}
+        ``"determinant"``: :func:`noise_volume_fraction` (the paper's text,
+        Eq. 13). ``"entropy"``: the ratio of the Gaussian entropies of the
+        two projections, ``H = n/2 log(2 pi e) + 1/2 log det(cov)``, readout
+        manifold over the top ``n_out`` principal components (the measure the
+        authors' analysis uses by default). It is 1 where the determinant
+        ratio is 1; as both entropies can be negative, it is a ratio, not a
+        fraction.
 
     Returns
     -------
     ndarray, shape (R, K)
-        :func:`noise_volume_fraction` of ``rates[r, k]`` with ``D[r]``.
+        The measure of ``rates[r, k]`` with ``D[r]``.
     """
     x = _check_rates(rates)
     R, K, S, N = x.shape
@@ -688,7 +709,7 @@ def volume_fraction_per_angle(rates, D):
         raise ValueError("need at least 2 samples per angle")
     xc = x - x.mean(axis=2, keepdims=True)
     cov = np.einsum("rksi,rksj->rkij", xc, xc) / (S - 1)
-    return _volume_fraction_from_cov(cov, D[:, None])
+    return _volume_fraction_from_cov(cov, D[:, None], measure)
 
 
 def current_ratio(rates, angles, W, C):
@@ -723,6 +744,55 @@ def current_ratio(rates, angles, W, C):
     inp = np.abs(np.einsum("rik,qk->rqi", C, s)).mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return rec / inp
+
+
+def current_ratio_population(rates, angles, W, C):
+    """Recurrent to input current, the authors' way (Fig. 3b): one number per replica.
+
+    Parameters
+    ----------
+    rates : ndarray, shape (R, K, S, N)
+    angles : ndarray, shape (K,)
+    W : ndarray, shape (R, N, N)
+    C : ndarray, shape (R, N, N_s)
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        ``mean_{k,i} |mean_s (W r)_i| / mean_{k,i} |(C s(theta_k))_i|``.
+
+    Notes
+    -----
+    Unlike :func:`current_ratio`, the recurrent current is averaged over
+    the samples of each angle *before* its absolute value is taken (its
+    fluctuations cancel), and the ratio is of population means, not per
+    neuron.
+    """
+    x, angles, W, C = _check_circuit(rates, angles, W, C)
+    s = input_rates(angles, C.shape[2])  # (K, N_s)
+    rec = np.abs(np.einsum("rij,rkj->rki", W, x.mean(axis=2))).mean(axis=(1, 2))
+    inp = np.abs(np.einsum("rik,qk->rqi", C, s)).mean(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return rec / inp
+
+
+def energy_spread(mean_energies):
+    """Spread of the per-angle mean energies (S1g, the authors' measure).
+
+    Parameters
+    ----------
+    mean_energies : ndarray, shape (R, K)
+        :func:`mean_energy_per_angle`.
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        ``|| E_k - mean_k E_k ||`` over the ``K`` angles, per replica.
+    """
+    e = np.asarray(mean_energies, dtype=float)
+    if e.ndim != 2:
+        raise ValueError(f"mean_energies must have shape (R, K), got {e.shape}")
+    return np.linalg.norm(e - e.mean(axis=1, keepdims=True), axis=1)
 
 
 def energy(r, s, W, C, b, finv_integral):

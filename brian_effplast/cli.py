@@ -119,15 +119,19 @@ def _parser():
     i.add_argument("run_dir", metavar="DIR")
 
     f = sub.add_parser("figures", help="run (or reuse) every experiment of the paper's Figs. 1-3 and S1 "
-                       "and draw all panels (defaults: 4 replicas x 260000 time units, the paper's training, "
-                       "about 45 min on 2 cores; --duration 50000: about 10 min; --quick: a few minutes)")
+                       "and draw all panels (defaults: the paper's 20 networks x 260000 time units per experiment; "
+                       "see docs/reproduction.md for wall times; --quick: a few minutes)")
     f.add_argument("--out", required=True, metavar="DIR",
                    help="output folder (runs/, figures/, figures.json); complete runs in it are reused")
-    f.add_argument("--replicas", type=int, metavar="R", help="replicas per experiment (default 4; quick 2)")
+    f.add_argument("--replicas", type=int, metavar="R",
+                   help="networks (replicas) per experiment (default 20, the paper's; quick 2)")
     f.add_argument("--duration", type=float, metavar="T",
                    help="training time units (default 260000; quick 3000)")
     f.add_argument("--quick", action="store_true", help="2 replicas, 3000 time units, 8 test angles x 60")
-    f.add_argument("--workers", type=int, metavar="W", help="parallel processes (default: one per core)")
+    f.add_argument("--workers", type=int, metavar="W",
+                   help="worker processes of the embedded dask cluster (default: one per core; 1: no cluster)")
+    f.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the experiments on this running dask scheduler (e.g. tcp://host:8786)")
     targets(f)
 
     d = sub.add_parser("demo", help=f"train the estimation model for {DEMO_DURATION:g} time units, "
@@ -365,7 +369,7 @@ def _cmd_figures(args):
     from . import figures
     _quiet_brian()
     figures.make_figures(args.out, replicas=args.replicas, duration=args.duration, quick=args.quick,
-                         target=args.target or "cpp_standalone", workers=args.workers)
+                         target=args.target or "cpp_standalone", workers=args.workers, scheduler=args.scheduler)
     return 0
 
 

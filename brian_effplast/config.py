@@ -479,6 +479,22 @@ class Config:
         """Decoder outputs of the task (``Task.n_out``: 2 for estimation, 1 for classification)."""
         return self.make_task().n_out
 
+    def lam(self, p: str) -> float:
+        """The L2 constant the rule of ``p`` ("W", "C", "b" or "D") uses: ``plasticity.lam_<p>``,
+        times ``(circuit.sigma / plasticity.lam_sigma_ref)**2`` for W, C and b when
+        ``lam_sigma_ref > 0`` (the paper's ``lambda_W = sigma^2 lambda``).
+
+        Examples
+        --------
+        >>> cfg = Config.default().replace(**{"circuit.sigma": 0.4, "plasticity.lam_sigma_ref": 0.2})
+        >>> round(cfg.lam("W") / cfg.plasticity.lam_W, 12), cfg.lam("D") == cfg.plasticity.lam_D
+        (4.0, True)
+        """
+        if p not in ("W", "C", "b", "D"):
+            raise ValueError(f"p = {p!r} is not allowed: choose from W, C, b, D")
+        lam, ref = getattr(self.plasticity, f"lam_{p}"), self.plasticity.lam_sigma_ref
+        return lam if p == "D" or ref == 0 else lam * (self.circuit.sigma / ref) ** 2
+
     @property
     def k_bar(self) -> float:
         """Low-pass factor per step of the coactivity averages, dt / tau_bar."""

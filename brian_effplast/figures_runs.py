@@ -24,7 +24,7 @@ import numpy as np
 
 from .modelfiles import model_path
 
-__all__ = ["EXPERIMENTS", "SIGMAS", "DEFAULTS", "QUICK", "STAGES", "mid_duration", "run_experiment",
+__all__ = ["EXPERIMENTS", "SIGMAS", "SIGMAS_LAMSCALED", "DEFAULTS", "QUICK", "STAGES", "mid_duration", "run_experiment",
            "write_init_dir", "load_all", "check_reuse"]
 
 #: experiment name -> (model file under models/, config overrides, seed)
@@ -37,10 +37,18 @@ EXPERIMENTS = {
     # sigma = 0.2 is the "estimation" experiment (noise_levels.toml differs only in sigma)
     "sigma_0.33": ("noise_levels.toml", {"circuit.sigma": 0.33}, 106),
     "sigma_0.5": ("noise_levels.toml", {"circuit.sigma": 0.5}, 107),
+    # the same sweep with the paper's lambda_W = sigma^2 lambda: lam_W, lam_C, lam_b as given at
+    # sigma = 0.2 (so sigma = 0.2 is the "estimation" experiment again) and scaled by (sigma/0.2)^2
+    "sigma_0.1_lamscaled": ("noise_levels.toml", {"circuit.sigma": 0.1, "plasticity.lam_sigma_ref": 0.2}, 108),
+    "sigma_0.33_lamscaled": ("noise_levels.toml", {"circuit.sigma": 0.33, "plasticity.lam_sigma_ref": 0.2}, 109),
+    "sigma_0.5_lamscaled": ("noise_levels.toml", {"circuit.sigma": 0.5, "plasticity.lam_sigma_ref": 0.2}, 110),
 }
-#: the noise sweep: sigma -> experiment
+#: the noise sweep: sigma -> experiment (L2 constants fixed)
 SIGMAS = {0.1: "sigma_0.1", 0.2: "estimation", 0.33: "sigma_0.33", 0.5: "sigma_0.5"}
-DEFAULTS = dict(replicas=4, duration=260000.0, angles=12, hold=200.0)  # the paper's training length
+#: the noise sweep with the L2 constants of W, C and b scaled by sigma^2
+SIGMAS_LAMSCALED = {0.1: "sigma_0.1_lamscaled", 0.2: "estimation", 0.33: "sigma_0.33_lamscaled",
+                    0.5: "sigma_0.5_lamscaled"}
+DEFAULTS = dict(replicas=20, duration=260000.0, angles=12, hold=200.0)  # the paper's 20 networks, training length
 QUICK = dict(replicas=2, duration=3000.0, angles=8, hold=60.0)
 STAGES = ("init", "mid", "final")
 

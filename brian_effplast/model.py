@@ -38,6 +38,7 @@ from .circuit import RecurrentPopulation
 from .config import Config, check_resources
 from .errors import Interrupted
 from .nonlinearity import check_fi_curve
+from .prior import sample_prior
 from .version import __version__
 from ._groups import attach, drop_idle_state_updater, skip_group_calls
 from .plasticity import Decoder, NeuronRules, ThreeFactorSynapses, paper_rate
@@ -242,20 +243,20 @@ class PlasticCircuit:
         rule = dict(reward=(readout, "alpha"), reward_index="replica", gate=(readout, "learn"), tau_bar=tau_bar,
                     clock=clock, order=ORDER["plasticity"])
         objs["W_synapses"] = W = ThreeFactorSynapses(
-            pop, pop, pre="r", post="r", weight="W", eta=paper_rate(pl.eta_W, self.tau), lam=pl.lam_W,
+            pop, pop, pre="r", post="r", weight="W", eta=paper_rate(pl.eta_W, self.tau), lam=cfg.lam("W"),
             current="I_rec", accumulate=True, name=name("W_synapses"), **rule)
         W.connect_replicas(R)
         objs["C_synapses"] = C = ThreeFactorSynapses(
-            inputs, pop, pre="s", post="r", weight="C", eta=paper_rate(pl.eta_C, self.tau), lam=pl.lam_C,
+            inputs, pop, pre="s", post="r", weight="C", eta=paper_rate(pl.eta_C, self.tau), lam=cfg.lam("C"),
             current="I_in", name=name("C_synapses"), **rule)
         C.connect_replicas(R)
         objs["decoder"] = decoder = Decoder(pop, self.n_out, activity="r", index="replica", replicas=R,
                                             readout=readout, clock=clock, order=ORDER["readouts"],
                                             name=name("decoder"))
         objs["neuron_rules"] = NeuronRules(
-            pop, activity="r", bias="b", eta_bias=paper_rate(pl.eta_b, self.tau), lam_bias=pl.lam_b,
+            pop, activity="r", bias="b", eta_bias=paper_rate(pl.eta_b, self.tau), lam_bias=cfg.lam("b"),
             decoder=decoder, delta=(readout, "delta"), eta_decoder=paper_rate(pl.eta_D, self.tau),
-            lam_decoder=pl.lam_D, name=name("neuron_rules"), **rule)
+            lam_decoder=cfg.lam("D"), name=name("neuron_rules"), **rule)
         if self.reward is not None:  # after the readouts, before the readout's own code (gate, alpha_acc)
             objs["python_reward"] = self._reward_operation(stim, decoder, readout, clock, name("readout_python"))
         for key, order in (("C_synapses", "currents"), ("decoder", "readouts")):
@@ -320,10 +321,10 @@ class PlasticCircuit:
                    (self.readout, "alpha_acc", np.zeros(self.R)),
                    (stim, "mu", cfg.stimulus.mu), (stim, "kappa", cfg.stimulus.kappa),
                    (stim, "sigma_s", cfg.stimulus.sigma_s), (pop, "sigma", cfg.circuit.sigma),
-                   (W, "eta_W", paper_rate(pl.eta_W, self.tau)), (W, "lam_W", pl.lam_W),
-                   (C, "eta_C", paper_rate(pl.eta_C, self.tau)), (C, "lam_C", pl.lam_C),
-                   (pop, "eta_b", paper_rate(pl.eta_b, self.tau)), (pop, "lam_b", pl.lam_b),
-                   (pop, "eta_D", paper_rate(pl.eta_D, self.tau)), (pop, "lam_D", pl.lam_D),
+                   (W, "eta_W", paper_rate(pl.eta_W, self.tau)), (W, "lam_W", cfg.lam("W")),
+                   (C, "eta_C", paper_rate(pl.eta_C, self.tau)), (C, "lam_C", cfg.lam("C")),
+                   (pop, "eta_b", paper_rate(pl.eta_b, self.tau)), (pop, "lam_b", cfg.lam("b")),
+                   (pop, "eta_D", paper_rate(pl.eta_D, self.tau)), (pop, "lam_D", cfg.lam("D")),
                    (W, "tau_bar_W", pl.tau_bar * self.tau), (C, "tau_bar_C", pl.tau_bar * self.tau),
                    (pop, "tau_bar_r", pl.tau_bar * self.tau)]
         return values
@@ -423,9 +424,14 @@ class PlasticCircuit:
         return out
 
     def _start_trial(self):
-        """The authors' trial start: rates back to ``r_init``, low-pass averages to 0."""
-        st = self.state
-        st["r"] = np.full_like(st["r"], self.config.circuit.r_init)
+        """The authors' trial start: rates back to ``r_init``, low-pass averages to 0 and, with
+        ``run.trial_angle = "prior"``, a new stimulus angle from the prior (drawn from
+        ``(seed, step)``: the same at any target and however the run is cut into chunks)."""
+        st, cfg = self.state, self.config
+        st["r"] = np.full_like(st["r"], cfg.circuit.r_init)
+        if cfg.run.trial_angle == "prior":
+            rng = np.random.default_rng([self.seed, self._steps_done(), 1])
+            st["theta"] = sample_prior(rng, len(st["theta"]), cfg.stimulus.mu, cfg.stimulus.kappa)
         for key in ("W_bar", "C_bar", "r_bar"):
             st[key] = np.zeros_like(st[key])
         st["I_rec"] = recurrent_input(st)

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from .messages import fmt
-from .schema import NONLINEARITIES, SECTIONS, SEED_MAX, TARGETS, TASKS
+from .schema import NONLINEARITIES, SECTIONS, SEED_MAX, TARGETS, TASKS, TRIAL_ANGLES
 
 __all__ = ["RULES", "NUM"]
 
@@ -140,7 +140,15 @@ def _l2_step(c, p: str):
     dt, eta, lam = c.circuit.dt, getattr(c.plasticity, f"eta_{p}"), getattr(c.plasticity, f"lam_{p}")
     if not (_dt_ok(dt) and _nonneg(eta) and _nonneg(lam)):
         return None
-    return float(dt) * 100.0 * float(eta) * float(lam)
+    return float(dt) * 100.0 * float(eta) * float(lam) * _lam_factor(c, p)
+
+
+def _lam_factor(c, p: str) -> float:
+    """(sigma/lam_sigma_ref)**2 for W, C and b when lam_sigma_ref > 0, else 1 (unusable values: 1)."""
+    ref, sigma = c.plasticity.lam_sigma_ref, c.circuit.sigma
+    if p == "D" or not (_nonneg(ref) and _nonneg(sigma)) or float(ref) == 0:
+        return 1.0
+    return (float(sigma) / float(ref)) ** 2
 
 
 def _l2_rule(p: str, which: str):
@@ -158,12 +166,13 @@ def _l2_rule(p: str, which: str):
         o = getattr(c.plasticity, other)
         if step is None or o == 0:
             return _NONNEG
-        bound = 1.0 / (float(c.circuit.dt) * 100.0 * float(o))
+        bound = 1.0 / (float(c.circuit.dt) * 100.0 * float(o) * _lam_factor(c, p))
         return (f"{_NONNEG} with circuit.dt*100*eta_{p}*lam_{p} <= 1, i.e. {name} <= {_num(bound)} "
                 f"(circuit.dt = {fmt(c.circuit.dt)}, plasticity.{other} = {fmt(o)}); a larger step "
                 f"makes the L2 decay -lam_{p}*{p} overshoot zero every step")
 
-    return (text, ok, ("circuit.dt", f"plasticity.{other}"), (_NONNEG, lambda v, c: v >= 0))
+    return (text, ok, ("circuit.dt", f"plasticity.{other}", "circuit.sigma", "plasticity.lam_sigma_ref"),
+            (_NONNEG, lambda v, c: v >= 0))
 
 
 #: ``(section, key) -> (allowed-text, predicate[, depends-on[, fallback]])``, one rule per field.
@@ -224,6 +233,10 @@ RULES: dict = {
         lambda v, c: v >= c.circuit.dt,
         ("circuit.dt",),
     ),
+    ("plasticity", "lam_sigma_ref"): (
+        f"{NUM} >= 0 (0 = lam_W, lam_C and lam_b do not scale with circuit.sigma)",
+        lambda v, c: v >= 0,
+    ),
     # init
     ("init", "W_scale"): (f"{NUM} >= 0", lambda v, c: v >= 0),
     ("init", "C_scale"): (f"{NUM} >= 0", lambda v, c: v >= 0),
@@ -259,6 +272,11 @@ RULES: dict = {
         lambda c: f"{NUM}: 0 (no trials) or > run.transient ({fmt(c.run.transient)}) (time units)",
         lambda v, c: v == 0 or v > c.run.transient,
         ("run.transient",),
+    ),
+    ("run", "trial_angle"): (
+        lambda c: _oneof(TRIAL_ANGLES) + ("" if c.run.trial else " (\"prior\" needs run.trial > 0)"),
+        lambda v, c: v == "continue" or (v == "prior" and c.run.trial > 0),
+        ("run.trial",),
     ),
     ("run", "curve_bin"): (
         lambda c: f"{NUM} >= circuit.dt ({fmt(c.circuit.dt)}) (time units)",

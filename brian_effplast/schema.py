@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from typing import Union
 
 __all__ = ["ConfigError", "CircuitParams", "NonlinearityParams", "StimulusParams", "PlasticityParams",
-           "InitParams", "RunParams", "TestParams", "SECTIONS", "TASK_DEFAULTS", "TASKS", "TARGETS",
+           "InitParams", "RunParams", "TestParams", "SECTIONS", "TASK_DEFAULTS", "TASKS", "TARGETS", "TRIAL_ANGLES",
            "NONLINEARITIES", "SEED_MAX", "STEP_TOLERANCE", "MAX_FILE_BYTES", "fields_of", "kind_of"]
 
 #: Names accepted for ``task``.
 TASKS = ("estimation", "classification")
 #: Names accepted for ``run.target`` (Brian2 code-generation targets).
 TARGETS = ("numpy", "cython", "cpp_standalone")
+#: Names accepted for ``run.trial_angle``.
+TRIAL_ANGLES = ("continue", "prior")
 #: Names accepted for ``nonlinearity.kind``.
 NONLINEARITIES = ("softplus",)
 #: Largest accepted ``run.seed``.
@@ -108,6 +110,10 @@ class PlasticityParams:
     lam_C: float = field(default=4.8e-3, metadata=_doc("L2 constant of C"))
     lam_b: float = field(default=4.8e-3, metadata=_doc("L2 constant of b"))
     lam_D: float = field(default=8e-4, metadata=_doc("L2 constant of D"))
+    lam_sigma_ref: float = field(default=0.0, metadata=_doc(
+        "0: lam_W, lam_C and lam_b apply as given at every circuit.sigma; > 0: they are the values at "
+        "circuit.sigma = lam_sigma_ref and scale as (sigma/lam_sigma_ref)**2 (the paper's "
+        "lambda_W = sigma^2 lambda); lam_D is never scaled"))
 
 
 @dataclass
@@ -136,6 +142,9 @@ class RunParams:
     trial: float = field(default=0.0, metadata=_doc(
         "trial length, time units: at each trial start r is reset to circuit.r_init, the low-pass "
         "averages to 0, and learning is off for run.transient (the authors' protocol); 0 = online, no resets"))
+    trial_angle: str = field(default="continue", metadata=_doc(
+        "the stimulus angle at each trial start: \"continue\" (the angle diffuses on) or \"prior\" (a new "
+        "angle drawn from the stationary prior, the authors' protocol)"))
 
 
 @dataclass

@@ -24,6 +24,7 @@ processes, or a ``dask_jobqueue.SLURMCluster``).
   (:mod:`brian_effplast.standalone`).
 """
 
+import contextlib
 import csv
 import io
 import itertools
@@ -37,7 +38,7 @@ from .config import Config, ConfigError
 from .errors import RunError
 from .rundir import FILES, write_text
 
-__all__ = ["sweep", "cells", "parse_grid", "run_cell", "COLUMNS"]
+__all__ = ["sweep", "cells", "parse_grid", "run_cell", "cluster_client", "COLUMNS"]
 
 #: Columns of results.csv after the grid's keys.
 COLUMNS = ("cell", "seed", "status", "wall_seconds", "objective", "objective_initial", "objective_final",
@@ -173,6 +174,26 @@ def _import_brian2_plugin():
     return ImportBrian2()
 
 
+@contextlib.contextmanager
+def cluster_client(workers=None, scheduler=None):
+    """A dask ``Client`` ready for this package's jobs: on the running scheduler at
+    ``scheduler`` (an address), or on an embedded ``LocalCluster`` of ``workers``
+    single-threaded processes (default: the cores), closed on exit."""
+    from dask.distributed import Client, LocalCluster
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        client.register_plugin(_import_brian2_plugin())
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def _write_table(path, keys, rows):
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(keys) + list(COLUMNS), extrasaction="ignore")
@@ -207,7 +228,7 @@ def sweep(model, out_dir, grid, *, duration=None, workers=None, scheduler=None, 
     list of dict
         The rows of ``results.csv``, in grid order.
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
     from .modelfiles import model_path
     cfg = model if isinstance(model, Config) else Config.from_toml(model_path(model))
     if duration is not None:
@@ -235,13 +256,7 @@ def sweep(model, out_dir, grid, *, duration=None, workers=None, scheduler=None, 
                   f"{len(jobs)} to run -> {out}\n")
         log.flush()
     if jobs:
-        cluster = None
-        if scheduler is None:
-            n = workers or os.cpu_count() or 1
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(scheduler or cluster)
-        try:
-            client.register_plugin(_import_brian2_plugin())
+        with cluster_client(workers, scheduler) as client:
             futures = [client.submit(run_cell, *job, key=f"brian-effplast-cell-{job[0]}-{time.time_ns()}",
                                      pure=False) for job in jobs]
             t0 = time.perf_counter()
@@ -253,8 +268,4 @@ def sweep(model, out_dir, grid, *, duration=None, workers=None, scheduler=None, 
                     log.write(f"brian-effplast sweep: {done}/{len(jobs)} cells ({row['cell']}: {row['status']}), "
                               f"{time.perf_counter() - t0:.0f} s\n")
                     log.flush()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
     return [rows[n] for n in order]

@@ -43,6 +43,8 @@ SHARED = {
     "run.checkpoint_every": 0.0,
     "run.curve_bin": 1.0,
     "run.trial": 0.0,
+    "run.trial_angle": "continue",
+    "plasticity.lam_sigma_ref": 0.0,
     "test.angles": 12,
     "test.hold": 200.0,
     "test.record_every": 20,

@@ -66,3 +66,43 @@ def test_trials_match_oracle(target):
     assert np.concatenate([o["curve"] for o in outs], axis=1).shape == (R, 7)
     for key, okey in [("W", "W"), ("C", "C"), ("b", "b"), ("D", "D"), ("W_bar", "rr_bar"), ("r", "r")]:
         np.testing.assert_allclose(model.state[key], state[okey], rtol=RTOL, atol=ATOL, err_msg=key)
+
+
+@pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
+def test_lam_scaled_with_sigma_matches_oracle(target):
+    """plasticity.lam_sigma_ref: the L2 constants of W, C and b scale as (sigma/ref)^2, that of D
+    does not; the oracle gets the scaled values computed here."""
+    cfg = fast_learning("estimation").replace(**{"circuit.sigma": 0.3, "plasticity.lam_sigma_ref": 0.1})
+    steps = 500
+    noise = normal_noise(13, steps, 1, cfg.circuit.N)
+    model = PlasticCircuit(cfg, seed=7, target=target, noise=noise)
+    params, state = oracle_inputs(model)
+    pl = cfg.plasticity
+    params.update(lam_W=9 * pl.lam_W, lam_C=9 * pl.lam_C, lam_b=9 * pl.lam_b, lam_D=pl.lam_D)
+    expected, _ = oracle.simulate(params, state, noise["stimulus"], noise["rates"], steps)
+    model.run(steps * cfg.circuit.dt)
+    for key in "WCbD":
+        np.testing.assert_allclose(model.state[key], expected[key], rtol=RTOL, atol=ATOL, err_msg=key)
+
+
+@pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
+def test_trial_angle_from_the_prior(target):
+    """run.trial_angle = "prior": each trial starts at an angle drawn from the stationary prior
+    (von Mises, concentration 2*kappa) with numpy's generator seeded by (seed, step, 1)."""
+    cfg = fast_learning("estimation").replace(**{"run.transient": 1.0, "run.trial": 3.0,
+                                                 "run.trial_angle": "prior"})
+    R, steps = 3, 700
+    noise = normal_noise(14, steps, R, cfg.circuit.N)
+    model = PlasticCircuit(cfg, seed=8, target=target, replicas=R, noise=noise)
+    out = model.run(steps * cfg.circuit.dt, record=("theta",))
+    mu, kappa, s_s = cfg.stimulus.mu, cfg.stimulus.kappa, cfg.stimulus.sigma_s
+    for start in (0, 300, 600):
+        theta0 = np.random.default_rng([8, start, 1]).vonmises(mu, 2 * kappa, R)
+        theta0 = theta0 - 2 * np.pi * np.floor((theta0 + np.pi) / (2 * np.pi))
+        # the first recorded angle of the trial is one Euler-Maruyama step from theta0
+        dt = cfg.circuit.dt
+        step = theta0 - kappa * s_s**2 * np.sin(theta0 - mu) * dt + s_s * np.sqrt(dt) * noise["stimulus"][start]
+        np.testing.assert_allclose(out["theta"][start], step - 2 * np.pi * np.floor((step + np.pi) / (2 * np.pi)),
+                                   rtol=RTOL, atol=ATOL)
+    # in between, the angle diffuses: no jump of more than a few noise steps
+    assert np.max(np.abs(np.diff(out["theta"][1:300], axis=0))) < 10 * s_s * np.sqrt(cfg.circuit.dt)

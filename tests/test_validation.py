@@ -54,6 +54,27 @@ def test_dt_not_smaller_than_tau(dt, shown):
     assert len(err.value.errors) == 1, err.value.errors
 
 
+def test_trial_angle_and_lam_sigma_ref():
+    with pytest.raises(ConfigError, match=r'run\.trial_angle = "random" is not allowed: must be one of '
+                                          r'"continue", "prior"'):
+        Config.default().replace(**{"run.trial": 1000.0, "run.trial_angle": "random"})
+    with pytest.raises(ConfigError, match=r'run\.trial_angle = "prior" is not allowed: .*"prior" needs '
+                                          r'run\.trial > 0'):
+        Config.default().replace(**{"run.trial_angle": "prior"})
+    with pytest.raises(ConfigError, match=r"plasticity\.lam_sigma_ref = -0\.2 is not allowed: must be a finite "
+                                          r"number >= 0"):
+        Config.default().replace(**{"plasticity.lam_sigma_ref": -0.2})
+    # the L2 step bound counts the scaling: 0.01*100*1*8e-4 = 8e-4 unscaled, times (0.5/0.01)^2 = 2500
+    big = {"circuit.sigma": 0.5, "plasticity.lam_sigma_ref": 0.01, "plasticity.eta_W": 1.0}
+    with pytest.raises(ConfigError, match=r"plasticity\.(eta|lam)_W = .* circuit\.dt\*100\*eta_W\*lam_W <= 1"):
+        Config.default().replace(**big)
+    cfg = Config.default().replace(**{"circuit.sigma": 0.5, "plasticity.lam_sigma_ref": 0.25})
+    assert cfg.lam("W") == pytest.approx(4 * cfg.plasticity.lam_W)
+    assert cfg.lam("D") == cfg.plasticity.lam_D
+    with pytest.raises(ValueError, match=r"p = 'X' is not allowed: choose from W, C, b, D"):
+        cfg.lam("X")
+
+
 def test_negative_kappa():
     with pytest.raises(ConfigError, match=r"stimulus\.kappa = -0\.5 is not allowed: must be a finite number >= 0"):
         Config.default().replace(**{"stimulus.kappa": -0.5})
