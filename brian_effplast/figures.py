@@ -12,6 +12,8 @@ of Figs. 1-3 and the Supplementary Fig. S1 variants::
     OUT/figures/<panel>.png/.pdf  one file per panel
     OUT/figures/overview.png      all panels
     OUT/figures.json              the numbers behind each panel, timings
+                                  and the verdicts (brian_effplast.verdicts)
+    OUT/verdicts.md               each claim's test across the networks, a table
 
 Existing complete stages under ``OUT/runs`` are reused (so an interrupted
 command can simply be repeated). Experiments run in parallel worker
@@ -151,7 +153,10 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
             result["timings"]["first_run"] = prev
     except (OSError, ValueError, KeyError):
         pass
-    from .rundir import write_json
+    from .rundir import write_json, write_text
+    from .verdicts import judge, verdict_table
+    result["verdicts"] = judge(data)  # every claim tested across the networks (brian_effplast.verdicts)
+    write_text(out / "verdicts.md", verdict_table(result["verdicts"]))
     write_json(out / "figures.json", result)
     log(f"brian-effplast figures: {len(paths)} panels in {figdir}, overview {figdir / 'overview.png'}, "
         f"numbers in {out / 'figures.json'} ({result['timings']['total_wall_s']:.0f} s)")
