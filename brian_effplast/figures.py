@@ -32,17 +32,17 @@ panel's numbers and drawing it, in :mod:`~brian_effplast.figures_fig1`,
 (listed in :data:`PANELS`); here the loop over them.
 """
 
+import functools
 import json
 import math
-import os
 import time
 from pathlib import Path
 
 from . import figures_fig1 as f1
 from . import figures_fig2 as f2
 from . import figures_fig3 as f3
-from .figures_runs import (DEFAULTS, EXPERIMENTS, QUICK, SIGMAS, STAGES, check_reuse, load_all, mid_duration,
-                           run_experiment, write_init_dir)
+from .figures_runs import (DEFAULTS, EXPERIMENTS, QUICK, SIGMAS, SIGMAS_LAMSCALED, STAGES, check_reuse, load_all,
+                           mid_duration, run_experiment, write_init_dir)
 from .plotting import new_figure
 
 __all__ = ["make_figures", "EXPERIMENTS", "DEFAULTS", "QUICK", "mid_duration", "panel_data", "run_experiment",
@@ -57,6 +57,9 @@ PANELS = {
     "fig3a": f3.fig3a, "fig3b": f3.fig3b, "fig3c": f3.fig3c, "fig3d": f3.fig3d,
     "figS1a": f1.figS1a, "figS1b": f1.figS1b, "figS1c": f1.figS1c, "figS1d": f2.figS1d,
     "figS1e": f1.figS1e, "figS1f": f2.figS1f, "figS1g": f3.figS1g,
+    # Fig. 3 again with the paper's lambda_W = sigma^2 lambda
+    **{f"{name}_lamscaled": functools.partial(getattr(f3, name), sigmas=SIGMAS_LAMSCALED)
+       for name in ("fig3a", "fig3b", "fig3c", "fig3d", "figS1g")},
 }
 
 
@@ -83,8 +86,14 @@ def _overview(paths, out_png, ncol=5):
 
 
 def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp_standalone",
-                 workers=None, angles=None, hold=None, log=print):
-    """Run (or reuse) the experiments and draw every panel; returns figures.json's dict."""
+                 workers=None, scheduler=None, angles=None, hold=None, log=print):
+    """Run (or reuse) the experiments and draw every panel; returns figures.json's dict.
+
+    The experiments run as tasks on dask.distributed
+    (:func:`~brian_effplast.sweep.cluster_client`): an embedded cluster of
+    ``workers`` processes (default: the cores), or the running scheduler at
+    ``scheduler``; ``workers = 1`` runs them one after another in this process.
+    """
     base = dict(QUICK if quick else DEFAULTS)
     for k, v in (("replicas", replicas), ("duration", duration), ("angles", angles), ("hold", hold)):
         if v is not None:
@@ -97,27 +106,29 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
     root.mkdir(parents=True, exist_ok=True)
     figdir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
-    workers = workers or max(1, min(len(EXPERIMENTS), os.cpu_count() or 1))
-    log(f"brian-effplast figures: {len(EXPERIMENTS)} experiments, {R} replicas, {T:g} time units "
-        f"(snapshot at {mid:g}), {K} test angles x {H:g} time units, {workers} worker(s), target {target} -> {out}")
+    where = f"scheduler {scheduler}" if scheduler else f"{workers or 'one per core'} worker(s)"
+    log(f"brian-effplast figures: {len(EXPERIMENTS)} experiments, {R} networks each, {T:g} time units "
+        f"(snapshot at {mid:g}), {K} test angles x {H:g} time units, {where}, target {target} -> {out}")
     check_reuse(root, R, T, K)
     timings = {}
     order = sorted(EXPERIMENTS, key=lambda n: 0 if EXPERIMENTS[n][0].startswith("classif") else -1)
     args = [(n, str(root), R, T, mid, K, H, target) for n in order]
-    if workers == 1:
+    if workers == 1 and scheduler is None:
         for a in args:
             name, tm = run_experiment(*a)
             timings[name] = tm
             log(f"  {name}: done in {tm['total']:.0f} s")
     else:
-        from .parallel import WorkerPool
-
-        def done(i, result):
-            name, tm = result
-            timings[name] = tm
-            log(f"  {name}: done in {tm['total']:.0f} s ({time.perf_counter() - t_start:.0f} s elapsed)")
-        with WorkerPool(workers) as pool:
-            pool.run([(run_experiment, a) for a in args], done=done)
+        from dask.distributed import as_completed
+        from .sweep import cluster_client
+        with cluster_client(workers, scheduler) as client:
+            futures = [client.submit(run_experiment, *a, key=f"brian-effplast-figures-{a[0]}-{time.time_ns()}",
+                                     pure=False) for a in args]
+            for done, future in enumerate(as_completed(futures), 1):
+                name, tm = future.result()
+                timings[name] = tm
+                log(f"  {name}: done in {tm['total']:.0f} s ({done}/{len(args)}, "
+                    f"{time.perf_counter() - t_start:.0f} s elapsed)")
     t_sim = time.perf_counter() - t_start
     t1 = time.perf_counter()
     data = load_all(root)
@@ -132,7 +143,7 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
     _overview(paths, figdir / "overview.png")
     t_draw = time.perf_counter() - t1
     result = {"settings": {"replicas": R, "duration": T, "mid_snapshot": mid, "test_angles": K, "test_hold": H,
-                           "target": target, "workers": workers, "quick": bool(quick),
+                           "target": target, "workers": workers, "scheduler": scheduler, "quick": bool(quick),
                            "experiments": {n: {"model": e[0], "overrides": e[1], "seed": e[2]}
                                            for n, e in EXPERIMENTS.items()}},
               "timings": {"experiments": timings, "simulation_wall_s": round(t_sim, 1),

@@ -29,6 +29,7 @@ import csv
 import io
 import itertools
 import json
+import logging
 import os
 import sys
 import time
@@ -183,7 +184,7 @@ def cluster_client(workers=None, scheduler=None):
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None, silence_logs=logging.ERROR)
     client = Client(scheduler or cluster)
     try:
         client.register_plugin(_import_brian2_plugin())

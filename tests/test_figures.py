@@ -1,9 +1,9 @@
 """`brian-effplast figures` end to end, at a toy size (numpy target, about a minute).
 
-The real run (4 replicas x 260000 time units, ~45 min) is documented in
-docs/reproduction.md; this checks that the whole pipeline (7 experiments in 2
-worker processes, 3 test stages each, every panel, figures.json, reuse of
-complete runs) works with the current library.
+The real run is documented in docs/reproduction.md; this checks that the whole
+pipeline (every experiment on an embedded dask cluster of 2 workers, 3 test
+stages each, every panel, figures.json, verdicts, reuse of complete runs) works
+with the current library.
 """
 
 import json
@@ -16,7 +16,8 @@ from brian_effplast.figures import EXPERIMENTS, STAGES
 pytestmark = [pytest.mark.slow, pytest.mark.standalone]  # the whole figures pipeline at toy size: minutes
 
 PANELS = ["fig1b", "fig1c", "fig1d", "fig1e", "fig1f", "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b",
-          "fig3c", "fig3d", "figS1a", "figS1b", "figS1c", "figS1d", "figS1e", "figS1f", "figS1g"]
+          "fig3c", "fig3d", "figS1a", "figS1b", "figS1c", "figS1d", "figS1e", "figS1f", "figS1g",
+          "fig3a_lamscaled", "fig3b_lamscaled", "fig3c_lamscaled", "fig3d_lamscaled", "figS1g_lamscaled"]
 TOY = dict(replicas=2, duration=250.0, angles=4, hold=20.0)  # snapshot at 50 (> the transient of 40)
 
 
