@@ -46,6 +46,8 @@ Conventions
 
 import numpy as np
 
+from .prior import preferred_angles
+
 __all__ = [
     "wrap_angle",
     "input_rates",
@@ -111,7 +113,7 @@ def preferred_input_angles(N_s):
     N_s = int(N_s)
     if N_s < 1:
         raise ValueError(f"N_s must be a positive integer, got {N_s}")
-    return -np.pi + 2 * np.pi * np.arange(N_s) / N_s
+    return preferred_angles(N_s)
 
 
 def input_rates(angles, N_s=12):
