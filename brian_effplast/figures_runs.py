@@ -48,8 +48,13 @@ SIGMAS = {0.1: "sigma_0.1", 0.2: "estimation", 0.33: "sigma_0.33", 0.5: "sigma_0
 #: the noise sweep with the L2 constants of W, C and b scaled by sigma^2
 SIGMAS_LAMSCALED = {0.1: "sigma_0.1_lamscaled", 0.2: "estimation", 0.33: "sigma_0.33_lamscaled",
                     0.5: "sigma_0.5_lamscaled"}
-DEFAULTS = dict(replicas=20, duration=260000.0, angles=12, hold=200.0)  # the paper's 20 networks, training length
+#: replicas, training duration (time units), test angles and test hold of every experiment:
+#: the paper's 20 networks and training length
+DEFAULTS = dict(replicas=20, duration=260000.0, angles=12, hold=200.0)
+#: the same for ``brian-effplast figures --quick``: a few minutes in all
 QUICK = dict(replicas=2, duration=3000.0, angles=8, hold=60.0)
+#: the stages of an experiment, one run directory each: untrained (t = 0), after
+#: :func:`mid_duration` time units, and after the whole training
 STAGES = ("init", "mid", "final")
 
 
@@ -149,11 +154,18 @@ def _load_npz(path):
         return {k: z[k] for k in z.files}
 
 
-def load_all(root):
-    """``{experiment: {stage: test data, "curve", "config", "summary"}}``, what the panels read."""
+def load_all(root, complete_only=False):
+    """``{experiment: {stage: test data, "curve", "config", "summary"}}``, what the panels read.
+
+    ``complete_only=True`` leaves out the experiments whose stages are not all tested yet
+    (e.g. to judge the claims of a run still in progress with
+    :func:`brian_effplast.verdicts.judge`, which skips the claims they are needed for).
+    """
     from .config import Config
     data = {}
     for name in EXPERIMENTS:
+        if complete_only and not all((Path(root) / name / s / "test.npz").is_file() for s in STAGES):
+            continue
         d = {}
         for stage in STAGES:
             d[stage] = _load_npz(Path(root) / name / stage / "test.npz")
