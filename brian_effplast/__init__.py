@@ -19,8 +19,9 @@ from .tasks import Task, Estimation, Classification, check_task
 #: Names imported from their (Brian2) modules on first use.
 _BRIAN2_NAMES = {
     "LangevinStimulus": "stimulus", "InputPopulation": "stimulus", "RecurrentPopulation": "circuit",
-    "TaskReadout": "readout", "ThreeFactorSynapses": "plasticity", "NeuronRules": "plasticity",
-    "Decoder": "plasticity", "paper_rate": "plasticity", "reward_operation": "rewards", "PlasticCircuit": "model",
+    "TaskReadout": "readout", "ThreeFactorSynapses": "plasticity", "ReinforceSynapses": "plasticity",
+    "NeuronRules": "plasticity", "Decoder": "plasticity", "paper_rate": "plasticity", "reward_operation": "rewards",
+    "PlasticCircuit": "model",
 }
 
 __all__ = ["__version__", "Config", "ConfigError", "FICurve", "Softplus", "check_fi_curve", "preferred_angles",

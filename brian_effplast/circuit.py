@@ -7,11 +7,15 @@ after every step (keeps ``f^-1(r)`` finite). The recurrent and input
 currents ``I_rec`` and ``I_in`` are summed variables written by the ``W``
 and ``C`` synapses (:mod:`brian_effplast.plasticity`); the update consumes
 ``I_rec`` (sets it to 0), so that the ``W`` rule can add up the next step's
-recurrent input while it visits each synapse.
+recurrent input while it visits each synapse. The update keeps the total
+input it used, ``h = I_rec + I_in + b`` (the paper's preactivation ``h_i``),
+and ``fprime_h = f'(h)`` is a subexpression when the F-I curve has a slope
+(:attr:`FICurve.fprime_expr`): what the REINFORCE rule reads.
 """
 
 import numpy as np
 from brian2 import NeuronGroup, check_units, second
+from brian2.utils.stringtools import word_substitute
 
 from .nonlinearity import Softplus, check_fi_curve
 from ._groups import ProjectedEuler, attach, noise_array
@@ -48,6 +52,14 @@ class RecurrentPopulation(NeuronGroup):
         `NeuronRules` adds the state it needs, so neither is required).
     kwds
         Passed to `NeuronGroup`.
+
+    Notes
+    -----
+    Variables besides the rates ``r``: ``I_rec``, ``I_in`` (the currents),
+    ``b`` (bias), ``h`` (the total input ``I_rec + I_in + b`` of the last
+    step, kept by the update since ``I_rec`` is consumed), ``fprime_h``
+    (``f'(h)``, a subexpression, when ``fi_curve.fprime_expr`` is set),
+    ``sigma``, ``replica`` and ``D_0 ... D_{n_out-1}``.
     """
 
     @check_units(tau=second)
@@ -77,13 +89,18 @@ class RecurrentPopulation(NeuronGroup):
         I_rec : 1
         I_in : 1
         b : 1
+        h : 1
         sigma : 1 (shared, constant)
         replica : integer (constant)
         """
+        if fi_curve.fprime_expr is not None:
+            eqs += f"fprime_h = {word_substitute(fi_curve.fprime_expr, {'x': 'h'})} : 1\n"
         eqs += "".join(f"D_{k} : 1\n" for k in range(n_out))
-        # Euler-Maruyama, then the clip, in one state update; I_rec is consumed
-        # (reset) so that synapses may accumulate the next step's input into it
-        super().__init__(N * replicas, eqs, method=ProjectedEuler("r = clip(r, r_min, r_max)\nI_rec = 0"),
+        # Euler-Maruyama, then the clip, in one state update; the input of the step is kept
+        # as h, and I_rec is consumed (reset) so that synapses may accumulate the next
+        # step's input into it
+        super().__init__(N * replicas, eqs,
+                         method=ProjectedEuler("h = I_rec + I_in + b\nr = clip(r, r_min, r_max)\nI_rec = 0"),
                          namespace=namespace, name=name, **kwds)
         attach(self, N_per_replica=N, replicas=replicas, n_out=int(n_out), fi_curve=fi_curve, r_min=r_min, r_max=r_max)
         self.sigma = sigma

@@ -1,9 +1,10 @@
 """The assembled model: ``R`` independent replicas of the paper's circuit in one `Network`.
 
 :class:`PlasticCircuit` builds the stimulus, inputs, recurrent population,
-task readout and the four plastic pathways from a :class:`~brian_effplast.config.Config`,
+task readout and the four plastic pathways from a :class:`~brian_effplast.config.Config`
+(learning with Eq. 10 or, ``plasticity.rule = "reinforce"``, with REINFORCE),
 runs them on the chosen code-generation target and keeps the whole model
-state (the parameters, the low-pass averages, rates and stimulus) as
+state (the parameters, the low-pass averages or eligibility traces, rates and stimulus) as
 NumPy arrays in :attr:`PlasticCircuit.state`, so a model saved from one
 target continues in any other.
 
@@ -13,11 +14,12 @@ see ``docs/model.md``)::
     0 stimulus (Langevin + wrap)      1 inputs s
     2 summed I_in = C s               3 population (Eq. 2) + clip, consumes I_rec
     4 summed readouts y = D r         5 target, reward alpha, delta_k, gate
-    6 low-pass averages and updates, in Brian2's order within a slot (by
-      name): the C rule, the W rule (which also adds up I_rec = W r for the
-      next step: W and r are final by then), the b and D rules (one pass
-      over the neurons); they touch disjoint variables, so the order does
-      not change the result
+    6 the neuron rules: r_bar, the b and D rules (one pass over the neurons;
+      REINFORCE: also r_dev = f'(h)*(r - r_bar), which the synapses read)
+    7 the synapse rules, in Brian2's order within a slot (by name): the C
+      rule, the W rule (which also adds up I_rec = W r for the next step:
+      W and r are final by then); they touch disjoint variables, so their
+      order does not change the result
 
 Nine code objects per step, whatever the task and ``R``.
 
@@ -41,10 +43,10 @@ from .nonlinearity import check_fi_curve
 from .prior import sample_prior
 from .version import __version__
 from ._groups import attach, drop_idle_state_updater, skip_group_calls
-from .plasticity import Decoder, NeuronRules, ThreeFactorSynapses, paper_rate
+from .plasticity import Decoder, NeuronRules, ReinforceSynapses, ThreeFactorSynapses, paper_rate
 from .standalone import StandaloneProject, active_project
 from .readout import TaskReadout
-from .state import check_state, initial_state, recurrent_input
+from .state import RULE_STATE, check_state, initial_state, recurrent_input
 from .stimulus import InputPopulation, LangevinStimulus
 from .rewards import check_runtime, reward_operation
 from .tasks import check_task, get_task
@@ -53,7 +55,7 @@ __all__ = ["PlasticCircuit"]
 
 
 ORDER = {"stimulus": 0, "inputs": 1, "currents": 2, "population": 3, "readouts": 4,
-         "reward": 5, "plasticity": 6}
+         "reward": 5, "neuron_rules": 6, "synapse_rules": 7}
 
 
 class PlasticCircuit:
@@ -163,6 +165,9 @@ class PlasticCircuit:
         self.n_out = self.task.n_out
         self.fi_curve = fi_curve or config.make_fi_curve()
         check_fi_curve(self.fi_curve, config.circuit.r_min, config.circuit.r_max)
+        if config.plasticity.rule == "reinforce" and self.fi_curve.fprime_expr is None:
+            raise ValueError(f'plasticity.rule = "reinforce" needs the slope of the F-I curve: '
+                             f"{type(self.fi_curve).__name__} has no fprime_expr (and fprime)")
         self.seed = config.run.seed
         self.target = config.run.target
         self.R = config.run.replicas
@@ -174,7 +179,7 @@ class PlasticCircuit:
             rng = np.random.default_rng([self.seed, 1])
             self.state["D"] = rng.uniform(-1, 1, (self.R, self.n_out, self.N)) * config.init.D_scale / self.N
         if state is not None:
-            self.state.update(check_state(state, self.R, self.N, self.N_s, self.n_out))
+            self.state.update(check_state(state, self.R, self.N, self.N_s, self.n_out, config.plasticity.rule))
             if "I_rec" not in state:  # a state from elsewhere: the input its W and r give
                 self.state["I_rec"] = recurrent_input(self.state)
         self.noise = self._check_noise(noise)
@@ -239,24 +244,30 @@ class PlasticCircuit:
         objs["readout"] = readout = TaskReadout(self.task, stim, code=self.reward is None, clock=clock,
                                                 order=ORDER["reward"], name=name("readout"))
         # the paper's circuit, assembled from the public blocks
-        tau_bar = cfg.plasticity.tau_bar * self.tau
-        rule = dict(reward=(readout, "alpha"), reward_index="replica", gate=(readout, "learn"), tau_bar=tau_bar,
-                    clock=clock, order=ORDER["plasticity"])
-        objs["W_synapses"] = W = ThreeFactorSynapses(
-            pop, pop, pre="r", post="r", weight="W", eta=paper_rate(pl.eta_W, self.tau), lam=cfg.lam("W"),
-            current="I_rec", accumulate=True, name=name("W_synapses"), **rule)
-        W.connect_replicas(R)
-        objs["C_synapses"] = C = ThreeFactorSynapses(
-            inputs, pop, pre="s", post="r", weight="C", eta=paper_rate(pl.eta_C, self.tau), lam=cfg.lam("C"),
-            current="I_in", name=name("C_synapses"), **rule)
-        C.connect_replicas(R)
+        tau_bar, tau_e = pl.tau_bar * self.tau, pl.tau_e * self.tau
+        links = dict(reward=(readout, "alpha"), reward_index="replica", gate=(readout, "learn"), clock=clock)
+        if pl.rule == "reinforce":  # the synapses read r_dev = f'(h)*(r - r_bar), made by the neuron rules
+            Plastic, post, syn = ReinforceSynapses, "r_dev", dict(tau_e=tau_e)
+            neuron = dict(rule="reinforce", gain="fprime_h", tau_e=tau_e)
+        else:
+            Plastic, post, syn, neuron = ThreeFactorSynapses, "r", dict(tau_bar=tau_bar), {}
         objs["decoder"] = decoder = Decoder(pop, self.n_out, activity="r", index="replica", replicas=R,
                                             readout=readout, clock=clock, order=ORDER["readouts"],
                                             name=name("decoder"))
         objs["neuron_rules"] = NeuronRules(
-            pop, activity="r", bias="b", eta_bias=paper_rate(pl.eta_b, self.tau), lam_bias=cfg.lam("b"),
-            decoder=decoder, delta=(readout, "delta"), eta_decoder=paper_rate(pl.eta_D, self.tau),
-            lam_decoder=cfg.lam("D"), name=name("neuron_rules"), **rule)
+            pop, activity="r", tau_bar=tau_bar, bias="b", eta_bias=paper_rate(pl.eta_b, self.tau),
+            lam_bias=cfg.lam("b"), decoder=decoder, delta=(readout, "delta"),
+            eta_decoder=paper_rate(pl.eta_D, self.tau), lam_decoder=cfg.lam("D"), order=ORDER["neuron_rules"],
+            name=name("neuron_rules"), **neuron, **links)
+        objs["W_synapses"] = W = Plastic(
+            pop, pop, pre="r", post=post, weight="W", eta=paper_rate(pl.eta_W, self.tau), lam=cfg.lam("W"),
+            current="I_rec", accumulate=True, order=ORDER["synapse_rules"], name=name("W_synapses"),
+            **syn, **links)
+        W.connect_replicas(R)
+        objs["C_synapses"] = C = Plastic(
+            inputs, pop, pre="s", post=post, weight="C", eta=paper_rate(pl.eta_C, self.tau), lam=cfg.lam("C"),
+            current="I_in", order=ORDER["synapse_rules"], name=name("C_synapses"), **syn, **links)
+        C.connect_replicas(R)
         if self.reward is not None:  # after the readouts, before the readout's own code (gate, alpha_acc)
             objs["python_reward"] = self._reward_operation(stim, decoder, readout, clock, name("readout_python"))
         for key, order in (("C_synapses", "currents"), ("decoder", "readouts")):
@@ -310,8 +321,14 @@ class PlasticCircuit:
         syn = lambda x: x.transpose(0, 2, 1).ravel()
         values = [(stim, "theta", st["theta"]), (pop, "r", st["r"].ravel()), (pop, "b", st["b"].ravel()),
                   (pop, "I_rec", st["I_rec"].ravel()),
-                  (pop, "r_bar", st["r_bar"].ravel()), (W, "W", syn(st["W"])), (W, "W_bar", syn(st["W_bar"])),
-                  (C, "C", syn(st["C"])), (C, "C_bar", syn(st["C_bar"]))]
+                  (pop, "r_bar", st["r_bar"].ravel()), (W, "W", syn(st["W"])), (C, "C", syn(st["C"]))]
+        if pl.rule == "reinforce":
+            values += [(W, "W_e", syn(st["W_e"])), (C, "C_e", syn(st["C_e"])), (pop, "b_e", st["b_e"].ravel()),
+                       (W, "tau_e_W", pl.tau_e * self.tau), (C, "tau_e_C", pl.tau_e * self.tau),
+                       (pop, "tau_e_b", pl.tau_e * self.tau)]
+        else:
+            values += [(W, "W_bar", syn(st["W_bar"])), (C, "C_bar", syn(st["C_bar"])),
+                       (W, "tau_bar_W", pl.tau_bar * self.tau), (C, "tau_bar_C", pl.tau_bar * self.tau)]
         values += [(pop, f"D_{k}", st["D"][:, k, :].ravel()) for k in range(self.n_out)]
         # learning from the first step at or after t_on: half a step early, so that round-off
         # in t = step*dt never moves the switch by a step
@@ -325,7 +342,6 @@ class PlasticCircuit:
                    (C, "eta_C", paper_rate(pl.eta_C, self.tau)), (C, "lam_C", cfg.lam("C")),
                    (pop, "eta_b", paper_rate(pl.eta_b, self.tau)), (pop, "lam_b", cfg.lam("b")),
                    (pop, "eta_D", paper_rate(pl.eta_D, self.tau)), (pop, "lam_D", cfg.lam("D")),
-                   (W, "tau_bar_W", pl.tau_bar * self.tau), (C, "tau_bar_C", pl.tau_bar * self.tau),
                    (pop, "tau_bar_r", pl.tau_bar * self.tau)]
         return values
 
@@ -337,17 +353,21 @@ class PlasticCircuit:
     def _get_state(self):
         R, N, N_s = self.R, self.N, self.N_s
         syn = lambda obj, name, n_pre: np.asarray(getattr(obj, name)[:]).reshape(R, n_pre, N).transpose(0, 2, 1)
-        return {
+        neuron = lambda name: np.asarray(getattr(self.population, name)[:]).reshape(R, N)
+        state = {
             "theta": np.asarray(self.stimulus.theta[:]).copy(),
-            "r": np.asarray(self.population.r[:]).reshape(R, N).copy(),
-            "b": np.asarray(self.population.b[:]).reshape(R, N).copy(),
-            "r_bar": np.asarray(self.population.r_bar[:]).reshape(R, N).copy(),
-            "I_rec": np.asarray(self.population.I_rec[:]).reshape(R, N).copy(),
-            "W": syn(self.W_synapses, "W", N).copy(), "W_bar": syn(self.W_synapses, "W_bar", N).copy(),
-            "C": syn(self.C_synapses, "C", N_s).copy(), "C_bar": syn(self.C_synapses, "C_bar", N_s).copy(),
-            "D": np.stack([np.asarray(getattr(self.population, f"D_{k}")[:]).reshape(R, N)
-                           for k in range(self.n_out)], axis=1).copy(),
+            "r": neuron("r").copy(), "b": neuron("b").copy(), "r_bar": neuron("r_bar").copy(),
+            "I_rec": neuron("I_rec").copy(),
+            "W": syn(self.W_synapses, "W", N).copy(), "C": syn(self.C_synapses, "C", N_s).copy(),
+            "D": np.stack([neuron(f"D_{k}") for k in range(self.n_out)], axis=1).copy(),
         }
+        if self.config.plasticity.rule == "reinforce":
+            state.update(W_e=syn(self.W_synapses, "W_e", N).copy(), C_e=syn(self.C_synapses, "C_e", N_s).copy(),
+                         b_e=neuron("b_e").copy())
+        else:
+            state.update(W_bar=syn(self.W_synapses, "W_bar", N).copy(),
+                         C_bar=syn(self.C_synapses, "C_bar", N_s).copy())
+        return state
 
     # -- running --------------------------------------------------------------------
 
@@ -424,7 +444,8 @@ class PlasticCircuit:
         return out
 
     def _start_trial(self):
-        """The authors' trial start: rates back to ``r_init``, low-pass averages to 0 and, with
+        """The authors' trial start: rates back to ``r_init``, low-pass averages (and REINFORCE's
+        eligibility traces) to 0 and, with
         ``run.trial_angle = "prior"``, a new stimulus angle from the prior (drawn from
         ``(seed, step)``: the same at any target and however the run is cut into chunks)."""
         st, cfg = self.state, self.config
@@ -432,7 +453,7 @@ class PlasticCircuit:
         if cfg.run.trial_angle == "prior":
             rng = np.random.default_rng([self.seed, self._steps_done(), 1])
             st["theta"] = sample_prior(rng, len(st["theta"]), cfg.stimulus.mu, cfg.stimulus.kappa)
-        for key in ("W_bar", "C_bar", "r_bar"):
+        for key in RULE_STATE[cfg.plasticity.rule] + ("r_bar",):  # averages and traces
             st[key] = np.zeros_like(st[key])
         st["I_rec"] = recurrent_input(st)
 
@@ -580,8 +601,9 @@ class PlasticCircuit:
     def _structure(self, steps, record, record_every, bin_steps):
         """Everything compiled into a standalone binary (not varied by run_args)."""
         cfg = self.config
-        return ("brian-effplast", __version__, brian2.__version__, self.R, self.N, self.N_s, repr(self.task),
-                sorted(self.task.namespace.items()), self.task.code, self.fi_curve.finv_expr,
+        return ("brian-effplast", __version__, brian2.__version__, cfg.plasticity.rule, self.R, self.N, self.N_s,
+                repr(self.task), sorted(self.task.namespace.items()), self.task.code, self.fi_curve.finv_expr,
+                self.fi_curve.fprime_expr,
                 sorted(self.fi_curve.namespace.items()), self.dt, float(self.tau),
                 cfg.circuit.r_min, cfg.circuit.r_max, steps, tuple(sorted(record)), record_every, bin_steps,
                 tuple(sorted(self.noise or {})))

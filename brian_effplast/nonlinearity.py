@@ -1,11 +1,14 @@
-"""F-I curves (the paper's ``f``): ``f``, ``f^-1`` and the integral of ``f^-1``.
+"""F-I curves (the paper's ``f``): ``f``, ``f^-1``, the integral of ``f^-1`` and ``f'``.
 
 Each curve gives its inverse as a Brian2 expression in ``r`` (used in the
 circuit's equations) and NumPy versions of ``f``, ``f^-1`` and
 ``F(r) = integral_0^r f^-1(x) dx`` (the single-neuron term of the energy,
-Eq. 3). A user's curve subclasses :class:`FICurve` and passes
-:func:`check_fi_curve`.
+Eq. 3). The slope ``f'`` (a Brian2 expression in ``x`` and its NumPy
+version) is optional: only the REINFORCE rule uses it. A user's curve
+subclasses :class:`FICurve` and passes :func:`check_fi_curve`.
 """
+
+import re
 
 import numpy as np
 from scipy.special import spence
@@ -18,12 +21,16 @@ class FICurve:
 
     Subclasses set :attr:`finv_expr` (a Brian2 expression in ``r`` whose
     constants are in :attr:`namespace`) and implement :meth:`f`,
-    :meth:`finv` and :meth:`finv_integral` on NumPy arrays.
+    :meth:`finv` and :meth:`finv_integral` on NumPy arrays. For the
+    REINFORCE rule (``plasticity.rule = "reinforce"``) they also set
+    :attr:`fprime_expr` and implement :meth:`fprime`.
     """
 
     #: Brian2 expression for ``f^-1(r)``.
     finv_expr = None
-    #: Constants used by :attr:`finv_expr`.
+    #: Brian2 expression for the slope ``f'(x)`` (optional: ``None`` when the curve has none).
+    fprime_expr = None
+    #: Constants used by :attr:`finv_expr` and :attr:`fprime_expr`.
     namespace = {}
 
     def f(self, x):
@@ -34,6 +41,10 @@ class FICurve:
 
     def finv_integral(self, r):
         """``F(r) = integral_0^r f^-1(x) dx``."""
+        raise NotImplementedError
+
+    def fprime(self, x):
+        """``f'(x)`` (needed with :attr:`fprime_expr`)."""
         raise NotImplementedError
 
 
@@ -58,6 +69,8 @@ class Softplus(FICurve):
     True
     >>> curve.finv_expr  # f^-1 in Brian2's equation language, constants in curve.namespace
     '(r/fi_beta + log1p(-exp(-r/fi_beta)) - fi_a)/fi_g'
+    >>> float(curve.fprime(0.0))  # f'(x) = beta*g/(1 + exp(-(a + g*x))): beta*g/2 at x = 0
+    0.5
     >>> check_fi_curve(curve, r_min=0.001, r_max=100.0)
     True
     """
@@ -71,6 +84,10 @@ class Softplus(FICurve):
         self.a, self.beta, self.g = float(a), float(beta), float(g)
         # log(exp(u) - 1) written as u + log1p(-exp(-u)): finite for large rates.
         self.finv_expr = "(r/fi_beta + log1p(-exp(-r/fi_beta)) - fi_a)/fi_g"
+        # beta*g*sigmoid(u), u = a + g*x, as beta*g*exp(min(u, 0))/(1 + exp(-|u|)): no exp of a
+        # large positive number, so finite at any input (also under -ffast-math)
+        u = "(fi_a + fi_g*x)"
+        self.fprime_expr = f"fi_beta*fi_g*exp(0.5*({u} - abs({u})))/(1 + exp(-abs({u})))"
         self.namespace = {"fi_a": self.a, "fi_beta": self.beta, "fi_g": self.g}
 
     def __repr__(self):
@@ -83,6 +100,10 @@ class Softplus(FICurve):
         u = np.asarray(r, dtype=float) / self.beta
         return (u + np.log1p(-np.exp(-u)) - self.a) / self.g
 
+    def fprime(self, x):
+        u = self.a + self.g * np.asarray(x, dtype=float)
+        return self.beta * self.g * np.exp(np.minimum(u, 0.0)) / (1.0 + np.exp(-np.abs(u)))
+
     def finv_integral(self, r):
         # integral_0^r log(exp(x/beta) - 1) dx = r^2/(2 beta) + beta*(Li2(exp(-r/beta)) - pi^2/6)
         r = np.asarray(r, dtype=float)
@@ -93,8 +114,10 @@ class Softplus(FICurve):
 def check_fi_curve(curve, r_min=0.001, r_max=100.0, n=2001, rtol=1e-7):
     """Check that ``curve.f`` inverts ``curve.finv`` on ``[r_min, r_max]``.
 
-    Also checks that ``finv_integral`` differentiates to ``finv``. Raises
-    ``ValueError`` naming the worst point otherwise; returns ``True``.
+    Also checks that ``finv_integral`` differentiates to ``finv`` and, when
+    the curve has a :attr:`~FICurve.fprime_expr`, that ``fprime`` is the
+    derivative of ``f`` at the inputs ``f^-1(r)``. Raises ``ValueError``
+    naming the worst point otherwise; returns ``True``.
     """
     if not isinstance(curve, FICurve):
         raise TypeError(f"{curve!r} is not an FICurve (needs f, finv, finv_integral, finv_expr)")
@@ -120,6 +143,21 @@ def check_fi_curve(curve, r_min=0.001, r_max=100.0, n=2001, rtol=1e-7):
         k = int(np.argmax(np.where(np.isfinite(derr), derr, np.inf)))
         raise ValueError(f"{type(curve).__name__}: d/dr finv_integral = {float(dF[k])!r} differs from "
                          f"finv = {float(target[k])!r} at r = {float(r[k + 1])!r}")
+    if curve.fprime_expr is not None:
+        if not isinstance(curve.fprime_expr, str) or not re.search(r"\bx\b", curve.fprime_expr):
+            raise ValueError(f"{type(curve).__name__}.fprime_expr = {curve.fprime_expr!r} is not allowed: "
+                             "must be a Brian2 expression in x")
+        # f' = df/dx, by central differences at the inputs of the allowed rates
+        x = curve.finv(r)
+        h = 1e-6 * np.maximum(1.0, np.abs(x))
+        df = (curve.f(x + h) - curve.f(x - h)) / (2 * h)
+        with np.errstate(all="ignore"):
+            slope = curve.fprime(x)
+        serr = np.abs(slope - df) / np.maximum(np.abs(df), 1e-3 * np.max(np.abs(df)))
+        if not np.all(serr <= 1e-4):
+            k = int(np.argmax(np.where(np.isfinite(serr), serr, np.inf)))
+            raise ValueError(f"{type(curve).__name__}: fprime = {float(slope[k])!r} differs from df/dx = "
+                             f"{float(df[k])!r} at x = {float(x[k])!r} (r = {float(r[k])!r})")
     return True
 
 

@@ -16,14 +16,21 @@ and ``k = dt / tau_bar``:
   ``I_post = sum w * pre`` (a summed variable, or ``accumulate=True``:
   added up by the rule itself right after the update, one pass instead of
   two).
+- :class:`ReinforceSynapses`, its REINFORCE sibling (the paper's
+  comparison): an eligibility trace ``e += k_e*(x - e)`` with
+  ``k_e = dt/tau_e`` and ``w += g*(alpha*e - lam*w)``, where ``post`` is the
+  postsynaptic factor ``f'(h)*(r - r_bar)`` (computed once per neuron by
+  :class:`NeuronRules`), so ``x = f'(h_i)*(r_i - r_bar_i)*pre_j``.
 - :class:`NeuronRules` on a ``NeuronGroup``: the bias, the same with
-  ``x = r``, and a :class:`Decoder`'s weights ``D_k += g*(delta_k*r - lam*D_k)``
-  (each neuron holds its column of ``D``; one pass over the group for both).
+  ``x = r`` (``rule="eq10"``) or ``x = f'(h)*(r - r_bar)`` and a trace
+  (``rule="reinforce"``), and a :class:`Decoder`'s weights
+  ``D_k += g*(delta_k*r - lam*D_k)`` (each neuron holds its column of
+  ``D``; one pass over the group for all).
 - :class:`Decoder` (group to readout): ``y_k = sum D_k r`` (summed).
 
 The paper's convention ``dp = dt*100*eta*update`` per step, ``dt`` in time
 units of ``tau``, is ``eta = 100*eta_paper/tau`` here (:func:`paper_rate`).
-``eta``, ``lam`` and ``tau_bar`` are ``(shared, constant)`` variables of
+``eta``, ``lam``, ``tau_bar`` and ``tau_e`` are ``(shared, constant)`` variables of
 the block: change them between runs (or with ``run_args``) without
 rebuilding.
 
@@ -39,7 +46,8 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, fail_for_dime
 from ._groups import (add_link, add_state, attach, check_variable, drop_idle_state_updater, group_expression,
                       resolve_reward, reward_link)
 
-__all__ = ["ThreeFactorSynapses", "NeuronRules", "Decoder", "RATE_SCALE", "replica_pairs", "paper_rate"]
+__all__ = ["ThreeFactorSynapses", "ReinforceSynapses", "NeuronRules", "Decoder", "RATE_SCALE", "replica_pairs",
+           "paper_rate"]
 
 #: The reference code moves each parameter by ``dt * RATE_SCALE * eta * update`` (``dt`` in time units).
 RATE_SCALE = 100.0
@@ -150,9 +158,27 @@ class ThreeFactorSynapses(Synapses):
     >>> syn.connect(p=0.2)  # doctest: +SKIP
     """
 
+    #: Suffix of the per-synapse state (``<weight>_bar``), the name of its time constant
+    #: (``tau_bar_<weight>``) and the key of its factor in :meth:`step_factors`.
+    _state, _tau, _factor = "bar", "tau_bar", "k_bar"
+
     def __init__(self, source, target, pre, post, reward, eta, tau_bar, lam=0.0, weight="w", reward_index=None,
                  gate=None, current=None, accumulate=False, connect=None, name="three_factor*", **kwds):
-        owner = f"ThreeFactorSynapses {name.rstrip('*')!r}"
+        self._setup(source, target, pre, post, reward, eta, tau_bar, lam, weight, reward_index, gate, current,
+                    accumulate, connect, name, kwds)
+
+    def _rule_code(self, x, g):
+        """The rule's statements per step, for the product ``x = post*pre`` and the gain ``g``."""
+        w = self.weight
+        return f"""
+            coactivity = {x}
+            {w}_bar += dt/tau_bar_{w}*(coactivity - {w}_bar)
+            {w} += {g}*(alpha_syn*(coactivity - {w}_bar) - lam_{w}*{w})
+            """
+
+    def _setup(self, source, target, pre, post, reward, eta, tau, lam, weight, reward_index, gate, current,
+               accumulate, connect, name, kwds):
+        owner = f"{type(self).__name__} {name.rstrip('*')!r}"
         for what, group in (("source", source), ("target", target)):
             if not isinstance(group, NeuronGroup):  # (a Subgroup is a NeuronGroup's view: allowed too)
                 from brian2 import Subgroup
@@ -163,7 +189,7 @@ class ThreeFactorSynapses(Synapses):
         pre_code = group_expression(source, pre, "_pre", "pre", owner)
         post_code = group_expression(target, post, "_post", "post", owner)
         eta = _quantity(eta, (1 / second).dim, "eta", owner)
-        tau_bar = _quantity(tau_bar, second.dim, "tau_bar", owner, positive=True)
+        tau = _quantity(tau, second.dim, self._tau, owner, positive=True)
         lam = _quantity(lam, DIMENSIONLESS, "lam", owner)
         reward_group, reward_name = resolve_reward(reward, owner)
         index = reward_link(reward_group, reward_name, target, reward_index, owner)
@@ -178,10 +204,10 @@ class ThreeFactorSynapses(Synapses):
         w = weight
         eqs = f"""
         {w} : 1
-        {w}_bar : 1
+        {w}_{self._state} : 1
         eta_{w} : hertz (shared, constant)
         lam_{w} : 1 (shared, constant)
-        tau_bar_{w} : second (shared, constant)
+        {self._tau}_{w} : second (shared, constant)
         alpha_syn : 1 (linked)
         """
         if gate is not None:
@@ -196,13 +222,9 @@ class ThreeFactorSynapses(Synapses):
         if gate is not None:
             self.learn_syn = linked_var(gate_group, gate_name, index=None if gate_index == "0" else "replica_syn")
         # (Brian2 refuses writes to synaptic variables before connect(): set at the first one)
-        attach(self, _initial={f"eta_{w}": eta, f"lam_{w}": lam, f"tau_bar_{w}": tau_bar})
+        attach(self, _initial={f"eta_{w}": eta, f"lam_{w}": lam, f"{self._tau}_{w}": tau})
         g = ("learn_syn*" if gate is not None else "") + f"eta_{w}*dt"
-        code = f"""
-            coactivity = {post_code}*{pre_code}
-            {w}_bar += dt/tau_bar_{w}*(coactivity - {w}_bar)
-            {w} += {g}*(alpha_syn*(coactivity - {w}_bar) - lam_{w}*{w})
-            """
+        code = self._rule_code(f"{post_code}*{pre_code}", g)
         if accumulate:
             code += f"{current}_post += {w}*{pre_code}"
         rule = self.run_regularly(code, when="groups", order=self.order, name=self.name + "_rule")
@@ -239,26 +261,93 @@ class ThreeFactorSynapses(Synapses):
         self.connect(i=pre, j=post)
 
     def step_factors(self):
-        """``{"k_bar": dt/tau_bar, "g": eta*dt}``: what one step of this object's
-        clock does (``g`` before the gate)."""
+        """``{"k_bar": dt/tau_bar, "g": eta*dt}`` (`ReinforceSynapses`: ``"k_e": dt/tau_e``):
+        what one step of this object's clock does (``g`` before the gate)."""
         w, dt = self.weight, float(self.clock.dt)
-        tau_bar, eta = (float(self.variables[f"{v}_{w}"].get_value()[0]) for v in ("tau_bar", "eta"))
-        return {"k_bar": dt / tau_bar, "g": eta * dt}
+        tau, eta = (float(self.variables[f"{v}_{w}"].get_value()[0]) for v in (self._tau, "eta"))
+        return {self._factor: dt / tau, "g": eta * dt}
+
+
+class ReinforceSynapses(ThreeFactorSynapses):
+    """
+    ReinforceSynapses(source, target, pre, post, reward, eta, tau_e, lam=0, weight="w", reward_index=None, gate=None, current=None, accumulate=False, connect=None, **kwds)
+
+    Plastic synapses learning with REINFORCE, the rule the paper compares
+    Eq. 10 with: per step of ``dt``, an eligibility trace
+    ``e += dt/tau_e*(post*pre - e)`` and
+    ``w += gate*eta*dt*(alpha*e - lam*w)``.
+
+    For REINFORCE proper, ``post`` is ``f'(h)*(r - r_bar)``: the slope of
+    the F-I curve at the neuron's input times the rate's deviation from its
+    running mean. `NeuronRules` with ``rule="reinforce"`` computes it once
+    per neuron per step as the variable ``r_dev`` of the target; it must run
+    before these synapses in the step (a lower ``order`` in the same
+    ``when`` slot), so that the trace uses this step's factor. Any other
+    dimensionless expression of the target's variables works too.
+
+    Parameters
+    ----------
+    source, target, pre, post, reward, eta, lam, reward_index, gate, current, accumulate, connect, kwds
+        As for `ThreeFactorSynapses`.
+    tau_e : `Quantity`
+        Time constant of the eligibility trace (second).
+    weight : str
+        Name of the weight (``"w"``); its trace is ``<weight>_e``, its rate,
+        L2 constant and time constant ``eta_<weight>``, ``lam_<weight>``
+        and ``tau_e_<weight>``.
+
+    Raises
+    ------
+    ValueError, TypeError, DimensionMismatchError
+        As `ThreeFactorSynapses` (``tau_e`` instead of ``tau_bar``).
+
+    Examples
+    --------
+    With ``G`` a `RecurrentPopulation` (its ``fprime_h`` is ``f'(h)``):
+
+    >>> rules = NeuronRules(G, reward=(critic, "alpha"), tau_bar=50*ms, rule="reinforce",  # doctest: +SKIP
+    ...                     gain="fprime_h", tau_e=50*ms, bias="b", eta_bias=0.05/second, order=0)
+    >>> syn = ReinforceSynapses(G, G, pre="r", post="r_dev", reward=(critic, "alpha"),  # doctest: +SKIP
+    ...                         eta=0.05/second, tau_e=50*ms, lam=1e-3, current="I_syn", order=1)
+    >>> syn.connect(p=0.2)  # doctest: +SKIP
+    """
+
+    _state, _tau, _factor = "e", "tau_e", "k_e"
+
+    def __init__(self, source, target, pre, post, reward, eta, tau_e, lam=0.0, weight="w", reward_index=None,
+                 gate=None, current=None, accumulate=False, connect=None, name="reinforce*", **kwds):
+        self._setup(source, target, pre, post, reward, eta, tau_e, lam, weight, reward_index, gate, current,
+                    accumulate, connect, name, kwds)
+
+    def _rule_code(self, x, g):
+        w = self.weight
+        return f"""
+            {w}_e += dt/tau_e_{w}*({x} - {w}_e)
+            {w} += {g}*(alpha_syn*{w}_e - lam_{w}*{w})
+            """
 
 
 class NeuronRules(CodeRunner):
     """
-    NeuronRules(group, reward, tau_bar, activity="r", reward_index=None, gate=None, bias=None, eta_bias=0, lam_bias=0, decoder=None, delta=None, eta_decoder=0, lam_decoder=0, **kwds)
+    NeuronRules(group, reward, tau_bar, activity="r", reward_index=None, gate=None, bias=None, eta_bias=0, lam_bias=0, decoder=None, delta=None, eta_decoder=0, lam_decoder=0, rule="eq10", gain=None, tau_e=None, **kwds)
 
     The plasticity of per-neuron parameters of any `NeuronGroup`, in one
-    pass over it: the bias, ``x_bar += dt/tau_bar*(x - x_bar)`` with
-    ``x = activity`` and ``b += g_b*(alpha*(x - x_bar) - lam_b*b)``, and a
-    `Decoder`'s weights ``D_k += g_D*(delta_k*x - lam_D*D_k)``
-    (``g = gate*eta*dt``; ``delta_k`` computed with ``D`` before this
-    update). The state it needs is added to ``group``: the average
-    ``r_bar``, the links ``alpha``, ``learn``, ``delta_k`` and the
+    pass over it. With ``x = activity`` and ``g = gate*eta*dt``, every step
+    updates the average ``x_bar += dt/tau_bar*(x - x_bar)``, then
+
+    - ``rule="eq10"``: the bias ``b += g_b*(alpha*(x - x_bar) - lam_b*b)``;
+    - ``rule="reinforce"``: the postsynaptic factor of REINFORCE,
+      ``r_dev = gain*(x - x_bar)`` (``gain`` the slope ``f'(h)``), the
+      bias' eligibility trace ``b_e += dt/tau_e*(r_dev - b_e)`` and
+      ``b += g_b*(alpha*b_e - lam_b*b)``; `ReinforceSynapses` read
+      ``r_dev`` (run this object before them);
+
+    and, with either rule, a `Decoder`'s weights
+    ``D_k += g_D*(delta_k*x - lam_D*D_k)`` (``delta_k`` computed with ``D``
+    before this update). The state it needs is added to ``group``: the
+    average ``r_bar``, the links ``alpha``, ``learn``, ``delta_k``, the
     ``(shared, constant)`` ``eta_b``, ``lam_b``, ``eta_D``, ``lam_D``,
-    ``tau_bar_r``.
+    ``tau_bar_r`` and, for REINFORCE, ``r_dev``, ``<bias>_e`` and ``tau_e_b``.
 
     Parameters
     ----------
@@ -280,20 +369,50 @@ class NeuronRules(CodeRunner):
         Decoder errors: variables ``<str>_0 ... <str>_{n_out-1}`` of the
         group (indexed as the reward), e.g. ``(readout, "delta")``.
     eta_decoder, lam_decoder : `Quantity`, float
+    rule : {"eq10", "reinforce"}
+        The bias' rule (the decoder's is the same with both).
+    gain : str, optional
+        ``rule="reinforce"`` only, and needed there: a dimensionless
+        expression of ``group``'s variables, the slope of the F-I curve at
+        the neuron's input (`RecurrentPopulation`'s ``"fprime_h"``).
+    tau_e : `Quantity`, optional
+        ``rule="reinforce"`` with a bias: time constant of its trace (second).
+
+    Raises
+    ------
+    ValueError, TypeError, DimensionMismatchError
+        At construction, naming the argument: an unknown ``rule``, ``gain``
+        or ``tau_e`` missing for REINFORCE or given for Eq. 10, nothing to
+        learn, and the errors of `ThreeFactorSynapses`.
     """
 
     def __init__(self, group, reward, tau_bar, activity="r", reward_index=None, gate=None, bias=None,
                  eta_bias=0.0, lam_bias=0.0, decoder=None, delta=None, eta_decoder=0.0, lam_decoder=0.0,
-                 average="r_bar", name=None, **kwds):
+                 rule="eq10", gain=None, tau_e=None, average="r_bar", deviation="r_dev", name=None, **kwds):
         name = name or group.name + "_rules"
         owner = f"NeuronRules {name.rstrip('*')!r}"
         if not isinstance(group, NeuronGroup):
             raise TypeError(f"{owner}: group must be a NeuronGroup, not {group!r}")
+        if rule not in ("eq10", "reinforce"):
+            raise ValueError(f"{owner}: rule = {rule!r} is not allowed: must be 'eq10' or 'reinforce'")
+        reinforce = rule == "reinforce"
         x = group_expression(group, activity, "", "activity", owner)
         tau_bar = _quantity(tau_bar, second.dim, "tau_bar", owner, positive=True)
         reward_group, reward_name = resolve_reward(reward, owner)
         index = reward_link(reward_group, reward_name, group, reward_index, owner)
-        if bias is None and decoder is None:
+        if not reinforce and (gain is not None or tau_e is not None):
+            raise ValueError(f"{owner}: gain= and tau_e= belong to rule='reinforce' (the rule here is 'eq10')")
+        if reinforce:
+            if gain is None:
+                raise ValueError(f"{owner}: rule='reinforce' needs gain=, the slope f'(h) of the F-I curve at the "
+                                 f"neuron's input (e.g. 'fprime_h' of a RecurrentPopulation)")
+            gain = group_expression(group, gain, "", "gain", owner)
+            if bias is not None:
+                if tau_e is None:
+                    raise ValueError(f"{owner}: rule='reinforce' with bias= needs tau_e=, the time constant of "
+                                     f"the bias' eligibility trace")
+                tau_e = _quantity(tau_e, second.dim, "tau_e", owner, positive=True)
+        elif bias is None and decoder is None:
             raise ValueError(f"{owner}: nothing to learn: give bias= and/or decoder=")
         # every check before the group is changed
         if gate is not None:
@@ -331,11 +450,22 @@ class NeuronRules(CodeRunner):
         add_state(group, "tau_bar_r", shared=True, constant=True, dimensions=second.dim, owner=owner)
         group.tau_bar_r = tau_bar
         code = [f"{average} += dt/tau_bar_r*({x} - {average})"]
+        if reinforce:
+            # REINFORCE's postsynaptic factor, once per neuron (the synapses read it)
+            add_state(group, deviation, owner=owner)
+            code.append(f"{deviation} = ({gain})*({x} - {average})")
         if bias is not None:
             add_state(group, "eta_b", shared=True, constant=True, dimensions=(1 / second).dim, owner=owner)
             add_state(group, "lam_b", shared=True, constant=True, owner=owner)
             group.eta_b, group.lam_b = eta_bias, lam_bias
-            code.append(f"{bias} += {g}eta_b*dt*(alpha*({x} - {average}) - lam_b*{bias})")
+            if reinforce:
+                add_state(group, f"{bias}_e", owner=owner)
+                add_state(group, "tau_e_b", shared=True, constant=True, dimensions=second.dim, owner=owner)
+                group.tau_e_b = tau_e
+                code += [f"{bias}_e += dt/tau_e_b*({deviation} - {bias}_e)",
+                         f"{bias} += {g}eta_b*dt*(alpha*{bias}_e - lam_b*{bias})"]
+            else:
+                code.append(f"{bias} += {g}eta_b*dt*(alpha*({x} - {average}) - lam_b*{bias})")
         if decoder is not None:
             for k, di in enumerate(deltas):
                 add_link(group, f"delta_{k}", delta_group, f"{prefix}_{k}", di, owner)
@@ -346,7 +476,7 @@ class NeuronRules(CodeRunner):
             code += [f"{D}_{k} += {g}eta_D*dt*(delta_{k}*{x} - lam_D*{D}_{k})" for k in range(n_out)]
         super().__init__(group, "stateupdate", code="\n".join(code), when="groups",
                          clock=kwds.pop("clock", group.clock), name=name, **kwds)
-        attach(self, n_out=n_out, bias=bias, decoder=decoder)
+        attach(self, n_out=n_out, bias=bias, decoder=decoder, rule=rule)
 
 
 class Decoder(Synapses):

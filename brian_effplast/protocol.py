@@ -18,7 +18,7 @@ from .config import ConfigError
 from .errors import RunError
 from .prior import prior_weights, stationary_kappa, test_angles
 from .rundir import FILES, read_run, write_figure, write_npz
-from .state import SAVED_KEYS
+from .state import saved_keys
 from .tasks import get_task
 from .training import model_from
 
@@ -67,7 +67,7 @@ def held_stimulus_test(model, angles=None, hold=None, target=None):
     dt, R, every = cfg.circuit.dt, model.R, cfg.test.record_every
     n_hold, times, keep = _samples(cfg, hold)
     theta = test_angles(int(K))
-    state = {k: np.repeat(np.asarray(model.state[k]), K, axis=0) for k in SAVED_KEYS}
+    state = {k: np.repeat(np.asarray(model.state[k]), K, axis=0) for k in saved_keys(cfg.plasticity.rule)}
     state["theta"] = np.tile(theta, R)  # replica r, angle k -> r*K + k
     # no trial resets in the test: it starts from the model's current state
     tcfg = cfg.replace(**{"stimulus.sigma_s": 0.0, "run.replicas": R * int(K), "run.trial": 0.0, "run.workers": 1})

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from .messages import fmt
-from .schema import NONLINEARITIES, SECTIONS, SEED_MAX, TARGETS, TASKS, TRIAL_ANGLES
+from .schema import NONLINEARITIES, PLASTICITY_RULES, SECTIONS, SEED_MAX, TARGETS, TASKS, TRIAL_ANGLES
 
 __all__ = ["RULES", "NUM"]
 
@@ -228,7 +228,13 @@ RULES: dict = {
     ("stimulus", "kappa"): (f"{NUM} >= 0", lambda v, c: v >= 0),
     ("stimulus", "sigma_s"): (_sigma_s_text, _sigma_s_ok, ("circuit.dt",), (_NONNEG, lambda v, c: v >= 0)),
     # plasticity
+    ("plasticity", "rule"): (_oneof(PLASTICITY_RULES), lambda v, c: v in PLASTICITY_RULES),
     ("plasticity", "tau_bar"): (
+        lambda c: f"{NUM} >= circuit.dt ({fmt(c.circuit.dt)}) (time units)",
+        lambda v, c: v >= c.circuit.dt,
+        ("circuit.dt",),
+    ),
+    ("plasticity", "tau_e"): (
         lambda c: f"{NUM} >= circuit.dt ({fmt(c.circuit.dt)}) (time units)",
         lambda v, c: v >= c.circuit.dt,
         ("circuit.dt",),

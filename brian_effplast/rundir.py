@@ -9,7 +9,7 @@ configuration) in open formats (TOML, JSON, NumPy ``.npz``, PNG)::
                          learning, versions, the config's SHA-256
                          (config_sha256) and values (config)
     checkpoint.npz       the whole model state at the last checkpoint
-                         (SAVED_KEYS, replica first) + t (time units),
+                         (saved_keys of its rule, replica first) + t (time units),
                          seed, steps, the learning curve so far and the
                          SHA-256 of all of these (sha256)
     checkpoint.prev.npz  the checkpoint before it (the fallback when the
@@ -39,11 +39,11 @@ import numpy as np
 
 from .config import Config
 from .errors import RunError
-from .state import SAVED_KEYS
+from .state import RULE_STATE, SAVED_KEYS, saved_keys
 from .version import __version__
 
-__all__ = ["FILES", "STATUSES", "CHECKPOINT_KEYS", "Checkpoint", "atomic_write", "write_text", "write_json",
-           "write_npz", "write_figure", "write_checkpoint", "read_checkpoint", "read_checkpoints",
+__all__ = ["FILES", "STATUSES", "CHECKPOINT_KEYS", "checkpoint_keys", "Checkpoint", "atomic_write", "write_text",
+           "write_json", "write_npz", "write_figure", "write_checkpoint", "read_checkpoint", "read_checkpoints",
            "checkpoint_steps", "config_record", "config_edits", "describe_edits", "check_new_dir", "read_run",
            "versions", "now"]
 
@@ -60,8 +60,14 @@ FILES = {
     "tuning_png": "tuning.png",
     "outputs_png": "outputs.png",
 }
-#: Arrays of a checkpoint file (besides its checksum).
+#: Arrays of a checkpoint file (besides its checksum), with the default rule (Eq. 10): a
+#: checkpoint of ``plasticity.rule = "reinforce"`` has that rule's state instead (:func:`checkpoint_keys`).
 CHECKPOINT_KEYS = SAVED_KEYS + ("t", "seed", "steps", "curve")
+
+
+def checkpoint_keys(rule="eq10"):
+    """Arrays of a checkpoint file of ``plasticity.rule = rule`` (besides its checksum)."""
+    return saved_keys(rule) + ("t", "seed", "steps", "curve")
 #: summary.json's status: a run that is not "complete" or "diverged" can be resumed.
 STATUSES = ("running", "interrupted", "failed", "diverged", "complete")
 
@@ -154,7 +160,7 @@ def checksum(arrays):
 
 def write_checkpoint(run_dir, model, steps, curve):
     """The newest checkpoint; the one it replaces becomes checkpoint.prev.npz."""
-    arrays = {k: np.asarray(model.state[k]) for k in SAVED_KEYS}
+    arrays = {k: np.asarray(model.state[k]) for k in saved_keys(model.config.plasticity.rule)}
     arrays.update(t=np.float64(model.t), steps=np.int64(steps), seed=np.int64(model.seed),
                   curve=np.asarray(curve, dtype=float))
     arrays["sha256"] = np.str_(checksum(arrays))
@@ -167,7 +173,7 @@ def write_checkpoint(run_dir, model, steps, curve):
 
 
 class Checkpoint(dict):
-    """The arrays of a checkpoint file (:data:`CHECKPOINT_KEYS`), with
+    """The arrays of a checkpoint file (:func:`checkpoint_keys` of its rule), with
     ``path`` (the file read) and ``fallback`` (why the newest checkpoint was
     not used, or None)."""
 
@@ -189,7 +195,8 @@ def read_checkpoint(path):
         raise RunError(f"{path}: no such checkpoint") from None
     except Exception as exc:  # truncated or corrupted zip, bad header, bad CRC...
         raise RunError(f"{path}: damaged checkpoint: cannot read it ({type(exc).__name__}: {exc})") from None
-    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+    # (the file does not say its rule: complete for one of them; else what the closest one misses)
+    missing = min(([k for k in checkpoint_keys(rule) if k not in ckpt] for rule in RULE_STATE), key=len)
     if missing:
         raise RunError(f"{path}: damaged checkpoint: arrays {', '.join(missing)} are missing")
     stored = str(ckpt.pop("sha256", ""))

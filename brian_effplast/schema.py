@@ -13,7 +13,7 @@ from typing import Union
 
 __all__ = ["ConfigError", "CircuitParams", "NonlinearityParams", "StimulusParams", "PlasticityParams",
            "InitParams", "RunParams", "TestParams", "SECTIONS", "TASK_DEFAULTS", "TASKS", "TARGETS", "TRIAL_ANGLES",
-           "NONLINEARITIES", "SEED_MAX", "STEP_TOLERANCE", "MAX_FILE_BYTES", "fields_of", "kind_of"]
+           "NONLINEARITIES", "PLASTICITY_RULES", "SEED_MAX", "STEP_TOLERANCE", "MAX_FILE_BYTES", "fields_of", "kind_of"]
 
 #: Names accepted for ``task``.
 TASKS = ("estimation", "classification")
@@ -23,6 +23,8 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 TRIAL_ANGLES = ("continue", "prior")
 #: Names accepted for ``nonlinearity.kind``.
 NONLINEARITIES = ("softplus",)
+#: Names accepted for ``plasticity.rule``: the paper's Eq. 10, or REINFORCE (its comparison).
+PLASTICITY_RULES = ("eq10", "reinforce")
 #: Largest accepted ``run.seed``.
 SEED_MAX = 2**32 - 1
 #: Relative tolerance of :meth:`Config.steps` for "a whole number of steps".
@@ -96,11 +98,23 @@ class StimulusParams:
 
 @dataclass
 class PlasticityParams:
-    """Learning rates (dp/dt = 100 * eta_p * update), L2 constants, averaging."""
+    """The learning rule, its rates (dp/dt = 100 * eta_p * update), L2 constants, time constants."""
 
+    rule: str = field(default="eq10", metadata=_doc(
+        "learning rule of W, C and b: \"eq10\" (the paper's reward-gated Hebbian rule) or \"reinforce\" "
+        "(REINFORCE with eligibility traces, the paper's comparison); D always learns by its delta rule"))
     tau_bar: float = field(
         default=_DT_DEFAULT / _K_BAR_DEFAULT,
-        metadata=_doc("time constant of the coactivity averages, time units (k_bar = dt/tau_bar)"),
+        metadata=_doc("time constant of the low-pass averages, time units (k_bar = dt/tau_bar)"),
+    )
+    # tau_e = tau_bar by default: both rules then remember the same stretch of the past (the
+    # reward's effect of a fluctuation is credited over the window eq10 centres its coactivity
+    # in), a window long against the circuit's own time constant (1 time unit) and short
+    # against the stimulus' drift (about 1/(kappa*sigma_s^2) = 370 time units).
+    tau_e: float = field(
+        default=_DT_DEFAULT / _K_BAR_DEFAULT,
+        metadata=_doc("rule = \"reinforce\": time constant of the eligibility traces, time units "
+                      "(default equal to the default tau_bar)"),
     )
     eta_W: float = field(default=5e-6, metadata=_doc("learning rate of W (recurrent weights)"))
     eta_C: float = field(default=5e-6, metadata=_doc("learning rate of C (input weights)"))

@@ -31,7 +31,7 @@ from .config import SEED_MAX, Config, ConfigError, check_resources
 from .errors import Diverged, Interrupted, RunError
 from .rundir import (FILES, check_new_dir, checkpoint_steps, config_edits, config_record, describe_edits, now,
                      read_run, versions, write_checkpoint, write_figure, write_json, write_npz, write_text)
-from .state import SAVED_KEYS
+from .state import saved_keys
 
 __all__ = ["train", "resume", "extend", "load", "model_from", "resolve_config", "draw_seed", "objectives", "check_chunking",
            "DIVERGENCE_LIMITS"]
@@ -392,9 +392,15 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
     return summary
 
 
+def _saved_state(cfg, ckpt):
+    """The model state in a checkpoint, for the rule of ``cfg``: a checkpoint of the other rule
+    (a run whose plasticity.rule was changed) continues with that rule's averages or traces at 0."""
+    return {k: ckpt[k] for k in saved_keys(cfg.plasticity.rule) if k in ckpt}
+
+
 def _trainer(cfg, ckpt=None):
     """What trains: a PlasticCircuit, or a ReplicaPool when run.workers > 1."""
-    kwargs = {} if ckpt is None else dict(state={k: ckpt[k] for k in SAVED_KEYS}, t=float(ckpt["t"]),
+    kwargs = {} if ckpt is None else dict(state=_saved_state(cfg, ckpt), t=float(ckpt["t"]),
                                           seed=int(ckpt["seed"]))
     if cfg.run.workers > 1:
         from .parallel import ReplicaPool
@@ -405,8 +411,7 @@ def _trainer(cfg, ckpt=None):
 
 def model_from(cfg, ckpt, **kwargs):
     from .model import PlasticCircuit
-    state = {k: ckpt[k] for k in SAVED_KEYS}
-    return PlasticCircuit(cfg, state=state, t=float(ckpt["t"]), seed=int(ckpt["seed"]), **kwargs)
+    return PlasticCircuit(cfg, state=_saved_state(cfg, ckpt), t=float(ckpt["t"]), seed=int(ckpt["seed"]), **kwargs)
 
 
 def resume(out_dir, *, accept_config_change=False, quiet=False, stream=None):

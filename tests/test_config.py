@@ -45,6 +45,7 @@ SHARED = {
     "run.trial": 0.0,
     "run.trial_angle": "continue",
     "plasticity.lam_sigma_ref": 0.0,
+    "plasticity.rule": "eq10",
     "test.angles": 12,
     "test.hold": 200.0,
     "test.record_every": 20,
@@ -92,12 +93,14 @@ def test_defaults_match_reference_sheet(task):
         got = get(cfg, path)
         assert got == value, path
         assert type(got) is type(value), path
-    # every field is covered by the spot checks above (plus tau_bar below)
+    # every field is covered by the spot checks above (plus tau_bar and tau_e below)
     all_paths = {f"{s}.{f.name}" for s, c in SECTIONS.items() for f in dataclasses.fields(c)}
-    assert all_paths - set(expected) == {"plasticity.tau_bar"}
+    assert all_paths - set(expected) == {"plasticity.tau_bar", "plasticity.tau_e"}
     # the per-step low-pass factor is 0.0015 (time constant about 6.7 units)
     assert cfg.k_bar == pytest.approx(0.0015, rel=1e-12)
     assert cfg.plasticity.tau_bar == pytest.approx(6.6667, rel=1e-4)
+    # REINFORCE's eligibility traces (not the reference's: chosen here) default to the same time constant
+    assert cfg.plasticity.tau_e == cfg.plasticity.tau_bar
     assert cfg.n_out == (2 if task == "estimation" else 1)
 
 
@@ -259,6 +262,8 @@ BAD = [
     ({"nonlinearity": {"kind": "relu"}}, "nonlinearity.kind", '"relu"', '"softplus"'),
     ({"stimulus": {"sigma_s": -0.06}}, "stimulus.sigma_s", "-0.06", ">= 0"),
     ({"plasticity": {"tau_bar": 0.001}}, "plasticity.tau_bar", "0.001", "circuit.dt"),
+    ({"plasticity": {"tau_e": 0.001}}, "plasticity.tau_e", "0.001", "circuit.dt"),
+    ({"plasticity": {"rule": "hebb"}}, "plasticity.rule", '"hebb"', '"eq10", "reinforce"'),
     ({"plasticity": {"eta_W": -1e-6}}, "plasticity.eta_W", "-1e-06", ">= 0"),
     ({"plasticity": {"lam_D": -1}}, "plasticity.lam_D", "-1", ">= 0"),
     ({"init": {"W_scale": -0.3}}, "init.W_scale", "-0.3", ">= 0"),
