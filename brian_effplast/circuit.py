@@ -17,7 +17,7 @@ import numpy as np
 from brian2 import NeuronGroup, check_units, second
 from brian2.utils.stringtools import word_substitute
 
-from .nonlinearity import Softplus, check_fi_curve
+from .nonlinearity import Softplus, check_fi_curve, log1p_function
 from ._groups import ProjectedEuler, attach, noise_array
 
 __all__ = ["RecurrentPopulation"]
@@ -77,7 +77,7 @@ class RecurrentPopulation(NeuronGroup):
         check_fi_curve(fi_curve, r_min, r_max)
         N, replicas = int(N), int(replicas)
         namespace = dict(kwds.pop("namespace", {}))
-        namespace.update(fi_curve.namespace, tau=tau, r_min=r_min, r_max=r_max)
+        namespace.update(fi_curve.namespace, tau=tau, r_min=r_min, r_max=r_max, fi_log1p=log1p_function())
         if noise is None:
             kick = "sigma*xi*tau**-0.5"
         else:

@@ -13,14 +13,15 @@ import re
 import numpy as np
 from scipy.special import spence
 
-__all__ = ["FICurve", "Softplus", "check_fi_curve", "get_fi_curve", "FI_CURVES"]
+__all__ = ["FICurve", "Softplus", "check_fi_curve", "get_fi_curve", "log1p_function", "FI_CURVES"]
 
 
 class FICurve:
     """An invertible F-I curve.
 
     Subclasses set :attr:`finv_expr` (a Brian2 expression in ``r`` whose
-    constants are in :attr:`namespace`) and implement :meth:`f`,
+    constants are in :attr:`namespace`; besides Brian2's functions it may call
+    ``fi_log1p``, see :func:`log1p_function`) and implement :meth:`f`,
     :meth:`finv` and :meth:`finv_integral` on NumPy arrays. For the
     REINFORCE rule (``plasticity.rule = "reinforce"``) they also set
     :attr:`fprime_expr` and implement :meth:`fprime`.
@@ -68,7 +69,7 @@ class Softplus(FICurve):
     >>> np.allclose(curve.f(curve.finv(r)), r)
     True
     >>> curve.finv_expr  # f^-1 in Brian2's equation language, constants in curve.namespace
-    '(r/fi_beta + log1p(-exp(-r/fi_beta)) - fi_a)/fi_g'
+    '(r/fi_beta + fi_log1p(-exp(-r/fi_beta)) - fi_a)/fi_g'
     >>> float(curve.fprime(0.0))  # f'(x) = beta*g/(1 + exp(-(a + g*x))): beta*g/2 at x = 0
     0.5
     >>> check_fi_curve(curve, r_min=0.001, r_max=100.0)
@@ -83,7 +84,7 @@ class Softplus(FICurve):
             raise ValueError(f"Softplus a = {a!r} is not allowed: must be a finite number")
         self.a, self.beta, self.g = float(a), float(beta), float(g)
         # log(exp(u) - 1) written as u + log1p(-exp(-u)): finite for large rates.
-        self.finv_expr = "(r/fi_beta + log1p(-exp(-r/fi_beta)) - fi_a)/fi_g"
+        self.finv_expr = "(r/fi_beta + fi_log1p(-exp(-r/fi_beta)) - fi_a)/fi_g"
         # beta*g*sigmoid(u), u = a + g*x, as beta*g*exp(min(u, 0))/(1 + exp(-|u|)): no exp of a
         # large positive number, so finite at any input (also under -ffast-math)
         u = "(fi_a + fi_g*x)"
@@ -109,6 +110,30 @@ class Softplus(FICurve):
         r = np.asarray(r, dtype=float)
         li2 = spence(1.0 - np.exp(-r / self.beta))
         return (r**2 / (2 * self.beta) + self.beta * (li2 - np.pi**2 / 6) - self.a * r) / self.g
+
+
+_LOG1P = []
+
+
+def log1p_function():
+    """``log1p`` as a Brian2 `Function` whose numpy-target code is ``numpy.log1p`` itself.
+
+    Brian2's own ``log1p`` runs, on the numpy target, through a wrapper that
+    checks units on every call and in doing so formats the whole result
+    array into an error message it then discards; in the circuit's step (one
+    call per step, in ``f^-1``) that was most of a numpy-target step. C++
+    and Cython call the C library's ``log1p``, as Brian2's own does. Made
+    once, on first use (importing Brian2 then, not when this module is
+    imported).
+    """
+    if not _LOG1P:
+        from brian2 import Function
+        f = Function(np.log1p, arg_units=[1], return_unit=1)
+        f.implementations.add_implementation("numpy", code=np.log1p)
+        for target in ("cpp", "cython"):
+            f.implementations.add_implementation(target, code=None, name="log1p")
+        _LOG1P.append(f)
+    return _LOG1P[0]
 
 
 def check_fi_curve(curve, r_min=0.001, r_max=100.0, n=2001, rtol=1e-7):
