@@ -22,7 +22,7 @@ import warnings
 
 import brian2
 
-__all__ = ["last_run", "run_args_files", "move_clock_read_out_of_loop", "RESEED_CODE", "check"]
+__all__ = ["last_run", "run_args_files", "move_clock_read_out_of_loop", "RESEED_CODE", "check", "Brian2Changed"]
 
 #: C++ run at the start of ``main``: reseeds Brian2's generator from a
 #: ``(shared, constant)`` integer variable (format with its array name).

@@ -5,7 +5,7 @@ task readout and the four plastic pathways from a :class:`~brian_effplast.config
 (learning with Eq. 10 or, ``plasticity.rule = "reinforce"``, with REINFORCE),
 runs them on the chosen code-generation target and keeps the whole model
 state (the parameters, the low-pass averages or eligibility traces, rates and stimulus) as
-NumPy arrays in :attr:`PlasticCircuit.state`, so a model saved from one
+NumPy arrays in ``PlasticCircuit.state``, so a model saved from one
 target continues in any other.
 
 Order inside one step (all objects in the ``groups`` slot, by ``order``;
@@ -77,7 +77,7 @@ class PlasticCircuit:
         Independent circuits in one network (``config.run.replicas``).
     seed : int, optional
         Seeds the initial state and Brian2's noise. ``None`` draws one;
-        the seed used is :attr:`seed`.
+        the seed used is the attribute ``seed``.
     target : str, optional
         ``"numpy"``, ``"cython"`` or ``"cpp_standalone"``.
     state : dict, optional
@@ -373,15 +373,15 @@ class PlasticCircuit:
 
     def run(self, duration, plastic=None, record=(), record_every=1, curve_bin=None, report=None,
             profile=False):
-        """Simulate ``duration`` time units and update :attr:`state`.
+        """Simulate ``duration`` time units and update ``state``.
 
         Parameters
         ----------
         duration : float
             Time units (a whole number of steps).
         plastic : bool, optional
-            Learning on or off for this run (default: :attr:`plastic`).
-            Learning is also held off until :attr:`t` reaches ``config.run.transient``
+            Learning on or off for this run (default: the attribute ``plastic``).
+            Learning is also held off until ``t`` reaches ``config.run.transient``
             or, with trials (``config.run.trial > 0``), for the first
             ``transient`` time units of every trial; a trial starts by
             resetting the rates to ``r_init`` and the low-pass averages to 0.
@@ -535,10 +535,10 @@ class PlasticCircuit:
         Built on first use and kept for every :meth:`run`: add your own
         objects to it (or with :meth:`add`): monitors, inputs, groups,
         ``network_operation`` s. The model's objects are attributes
-        (:attr:`population`, :attr:`stimulus`, :attr:`readout`,
-        :attr:`W_synapses`...). Its time continues across runs. Every
-        :meth:`run` first writes :attr:`state` and the parameters into the
-        objects, so changes to :attr:`state` take effect.
+        (``population``, ``stimulus``, ``readout``, ``W_synapses``...). Its
+        time continues across runs. Every :meth:`run` first writes ``state``
+        and the parameters into the objects, so changes to ``state`` take
+        effect.
 
         Raises ``RuntimeError`` for ``cpp_standalone`` (see :meth:`add`).
         """

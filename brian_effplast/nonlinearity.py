@@ -35,9 +35,11 @@ class FICurve:
     namespace = {}
 
     def f(self, x):
+        """The rate ``f(x)`` for an input ``x`` (NumPy arrays)."""
         raise NotImplementedError
 
     def finv(self, r):
+        """The inverse ``f^-1(r)``, the NumPy twin of :attr:`finv_expr`."""
         raise NotImplementedError
 
     def finv_integral(self, r):

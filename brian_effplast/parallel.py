@@ -169,10 +169,10 @@ class ReplicaPool:
 
     The replicas of ``config`` spread over ``workers`` processes, with the
     part of the :class:`~brian_effplast.model.PlasticCircuit` interface a
-    training needs: :meth:`run`, :attr:`state`, :attr:`t`, :attr:`seed`,
-    :attr:`R`. The state (drawn from ``seed`` as for a single process, or
-    given) lives in the parent between runs. Call :meth:`close` (or use it
-    as a context manager) to stop the processes.
+    training needs: ``run``, ``state``, ``t``, ``seed`` and ``R``. The
+    state (drawn from ``seed`` as for a single process, or given) lives in
+    the parent between runs. Call :meth:`close` (or use it as a context
+    manager) to stop the processes.
     """
 
     def __init__(self, config, workers, *, state=None, t=0.0, seed=None, task=None):

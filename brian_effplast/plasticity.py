@@ -487,7 +487,7 @@ class Decoder(Synapses):
     each block of ``group`` (e.g. each replica), for all ``k`` in one summed
     variable (one pass per step, whatever ``n_out``): neuron ``j`` of block
     ``q`` has one synapse per output ``k`` onto element ``q*n_out + k`` of
-    the group :attr:`outputs` (variable ``y``). The weights ``D_0 ...``
+    the group ``outputs`` (variable ``y``). The weights ``D_0 ...``
     live on ``group`` (each neuron holds its column of ``D``; added when
     missing); `NeuronRules` learns them.
 

@@ -27,7 +27,7 @@ class TaskReadout(NeuronGroup):
         Run the task's code (default). ``False``: ``alpha`` and ``delta_k``
         are written by something else (a reward computed in Python,
         :func:`~brian_effplast.rewards.reward_operation`, placed before
-        :attr:`reward_code` in the step); the group still sets the gate and
+        ``reward_code`` in the step); the group still sets the gate and
         accumulates ``alpha_acc``.
     """
 

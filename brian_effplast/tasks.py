@@ -33,47 +33,52 @@ __all__ = ["Task", "Estimation", "Classification", "get_task", "check_task", "lo
 class Task:
     """Base class of tasks.
 
-    Attributes
-    ----------
-    name : str
-    n_out : int
-        Number of linear readouts ``y_k``.
-    variables : str
-        Extra state of the readout group (Brian2 equation lines), e.g.
-        ``"psi : 1"``.
-    code : str
-        Abstract code setting ``alpha`` and ``delta_0 ...`` from ``theta``
-        and ``y_0 ...``; constants come from :attr:`namespace`.
-    delta_scale : float
-        ``delta = delta_scale * grad_y alpha`` (checked by :func:`check_task`).
+    A subclass sets :attr:`n_out` and :attr:`code` (the Brian2 side) and
+    defines :meth:`reward` and :meth:`delta` (the NumPy side, checked
+    against each other by :func:`check_task`); :meth:`target` is needed by
+    the plots and figure panels of the outputs. The other attributes have
+    defaults.
     """
 
+    #: Short name of the task (``"estimation"``), or ``None``.
     name = None
+    #: Number of linear readouts ``y_k``.
     n_out = None
+    #: Extra state of the readout group (Brian2 equation lines), e.g. ``"psi : 1"``.
     variables = ""
+    #: Abstract code setting ``alpha`` and ``delta_0 ...`` from ``theta`` and
+    #: ``y_0 ...``; constants come from :attr:`Task.namespace`.
     code = None
+    #: Constants used by :attr:`Task.code` (name -> value).
     namespace = {}
+    #: ``delta = delta_scale * grad_y alpha`` (checked by :func:`check_task`).
     delta_scale = 1.0
-    #: What :meth:`objective` of the mean reward is called in plots and summaries.
+    #: What :meth:`Task.objective` of the mean reward is called in plots and summaries.
     objective_label = "reward"
-    #: Name of :meth:`score` in test results (a higher score is not necessarily better).
+    #: Name of :meth:`Task.score` in test results (a higher score is not necessarily better).
     score_name = "error"
-    #: Name of the per-sample :meth:`test_error` in plots.
+    #: Name of the per-sample :meth:`Task.test_error` in plots.
     error_label = "error"
-    #: Key of :meth:`objective` in result files (e.g. ``"mse_first10pct"``).
+    #: Key of :meth:`Task.objective` in result files (e.g. ``"mse_first10pct"``).
     objective_name = "reward"
-    #: Whether plots of :meth:`objective` during learning use a log y axis.
+    #: Whether plots of :meth:`Task.objective` during learning use a log y axis.
     log_scale_curve = False
     #: Stimulus angles where the target class changes (drawn as lines on
     #: plots against the angle); empty for a task without classes.
     class_boundaries = ()
     #: Readout value separating the classes of a one-output task (drawn on
     #: output histograms); ``None`` for a task without classes. For a task
-    #: with classes, :meth:`target` gives the class of a stimulus.
+    #: with classes, :meth:`Task.target` gives the class of a stimulus.
     decision_threshold = None
     #: The built-in task whose default parameters (``Config.default``) a
     #: configuration of this task starts from.
     config_defaults = "estimation"
+
+    def target(self, theta):
+        """What the readouts should be at stimuli ``theta`` (...): ``(..., n_out)``
+        (e.g. ``(cos theta, sin theta)``), or for a task with classes the class
+        of each stimulus, ``(...)``."""
+        raise NotImplementedError
 
     def reward(self, y, theta):
         """``alpha`` for readouts ``y`` (..., n_out) and stimuli ``theta`` (...)."""

@@ -63,7 +63,7 @@ class Claim:
     compute : callable
         ``compute(data) -> (x, y, paired, alternative)``: per-network
         values ``x`` (and ``y`` for a two-sample comparison, ``None`` for a
-        one-sample one against :attr:`reference`), whether ``x`` and ``y``
+        one-sample one against ``reference``), whether ``x`` and ``y``
         are the same networks, and the claimed direction of ``x - y`` (or
         ``x - reference``) as in SciPy: ``"greater"``, ``"less"``
         (``"two-sided"`` for a descriptive claim).

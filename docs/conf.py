@@ -204,7 +204,8 @@ def resolve_short_name(app, env, node, contnode):
 
     Docstrings write `Config` or :meth:`Task.target` without the module; Sphinx
     looks only in the current module and class. Here a name is matched against
-    every documented object whose full name ends with it; a unique match (an
+    every documented object whose full name ends with it and whose type fits
+    the role (:attr:`state` is not the module ``state``); a unique match (an
     object documented in its home module and where it is re-exported counts
     once) becomes the link.
     """
@@ -214,7 +215,9 @@ def resolve_short_name(app, env, node, contnode):
     if not target:
         return None
     domain = env.get_domain("py")
-    found = sorted(name for name in domain.objects if name == target or name.endswith("." + target))
+    fits = set(domain.objtypes_for_role(node.get("reftype", "obj")) or ())
+    found = sorted(name for name, obj in domain.objects.items()
+                   if (name == target or name.endswith("." + target)) and obj.objtype in fits)
     if len(found) > 1:  # the same object re-exported (runs.train, config.ConfigError): its home module
         found = [name for name in found if _defined_as(name)] or found
     if len(found) != 1:

@@ -30,7 +30,10 @@ its own runs it, in :data:`ELSEWHERE`).
 Measured on 2 shared cores (other jobs running): 01 29 s and 02 35 s on
 numpy (kernel start and imports included); 03 (cpp_standalone, three
 compilations from an empty cache) 100 s, marked ``slow``; 2-3 times as long
-when the machine is busier.
+when the machine is busier. 05 (3 seeds on numpy, on a local dask cluster of
+two worker processes, each importing Brian2 and generating its code) 61 s
+with a load average of 3-4 (65 s of CPU in all), 272 s at 7-10: marked
+``slow``.
 """
 
 import ast
@@ -76,13 +79,21 @@ PARAMETERS = {
         "WORKERS": 2,
         "OUT": "{tmp}/out",
     },
+    "05_paper_panel_sweep.ipynb": {
+        "SEEDS": 3,             # a few networks: an s.e.m. and a paired test
+        "DURATION": 60,         # > run.transient (40)
+        "TEST_HOLD": 12,        # > runs.SETTLE (10)
+        "TARGET": "numpy",
+        "WORKERS": 2,           # the local dask cluster's worker processes
+        "OUT": "{tmp}/out",
+    },
 }
 
 #: Notebooks executed by another test file, with its own short settings (name -> that file in tests/).
 ELSEWHERE = {"04_rule_in_your_network.ipynb": "test_rule_notebook.py"}
 
 #: Notebooks that take more than ~30 s at their short settings.
-SLOW = {"03_standalone.ipynb"}
+SLOW = {"03_standalone.ipynb", "05_paper_panel_sweep.ipynb"}
 
 #: Seconds per cell (generous: the CPU may be shared, and a compilation takes 20-60 s).
 CELL_TIMEOUT = 600
