@@ -548,6 +548,7 @@ def test_cache_command_lists_and_clears_unused_projects(tmp_path, monkeypatch, c
         assert not (base / "aaaa-0").exists() and (base / "bbbb-0" / "main").is_file()
 
 
+@pytest.mark.slow  # two worker processes, each importing Brian2
 def test_workers_spread_replicas_over_processes(tmp_path):
     """run.workers = 2: each block of replicas equals a single-process run of those replicas with
     the block's noise seed, and a resumed run continues exactly."""

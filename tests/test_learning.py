@@ -11,6 +11,8 @@ import pytest
 from helpers import TARGETS
 from brian_effplast import Config, PlasticCircuit
 
+pytestmark = pytest.mark.slow  # trainings long enough to learn: minutes on numpy
+
 SEED = 0
 TRANSIENT = 40  # time units
 

@@ -43,6 +43,7 @@ hold = 12.0
 """
 
 
+@pytest.mark.slow  # a command-line training, resume and test
 def test_user_task_trains_resumes_tests_and_reports(tmp_path):
     path = tmp_path / "double_angle.toml"
     path.write_text(MODEL)

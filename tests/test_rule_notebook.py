@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # a Jupyter kernel and a training: tens of seconds each
+
 ROOT = Path(__file__).resolve().parent.parent
 HEADING = "## The rule in your own network"
 NOTEBOOK = ROOT / "tutorials" / "04_rule_in_your_network.ipynb"

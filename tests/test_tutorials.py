@@ -29,15 +29,14 @@ its own runs it, in :data:`ELSEWHERE`).
 
 Measured on 2 shared cores (other jobs running): 01 29 s and 02 35 s on
 numpy (kernel start and imports included); 03 (cpp_standalone, three
-compilations from an empty cache) 100 s, marked ``slow``; 2-3 times as long
-when the machine is busier. 05 (3 seeds on numpy, on a local dask cluster of
-two worker processes, each importing Brian2 and generating its code) 61 s
-with a load average of 3-4 (65 s of CPU in all), 272 s at 7-10: marked
-``slow``.
+compilations from an empty cache) 100 s; 2-3 times as long when the machine
+is busier. 05 (3 seeds on numpy, on a local dask cluster of two worker
+processes, each importing Brian2 and generating its code) 61 s with a load
+average of 3-4 (65 s of CPU in all), 272 s at 7-10. A Jupyter kernel each:
+all in the slow tier.
 """
 
 import ast
-import os
 import sys
 import time
 from pathlib import Path
@@ -48,6 +47,8 @@ import ipykernel  # noqa: F401  (the kernel; the test extra installs nbformat, n
 import nbclient
 import nbclient.exceptions
 import nbformat
+
+pytestmark = pytest.mark.slow  # a Jupyter kernel per notebook
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 NOTEBOOKS = sorted(TUTORIALS.glob("*.ipynb"))
@@ -92,8 +93,6 @@ PARAMETERS = {
 #: Notebooks executed by another test file, with its own short settings (name -> that file in tests/).
 ELSEWHERE = {"04_rule_in_your_network.ipynb": "test_rule_notebook.py"}
 
-#: Notebooks that take more than ~30 s at their short settings.
-SLOW = {"03_standalone.ipynb", "05_paper_panel_sweep.ipynb"}
 
 #: Seconds per cell (generous: the CPU may be shared, and a compilation takes 20-60 s).
 CELL_TIMEOUT = 600
@@ -143,8 +142,7 @@ def test_every_notebook_is_tested():
     assert set(PARAMETERS) <= {p.name for p in NOTEBOOKS}, "PARAMETERS names a notebook that does not exist"
 
 
-@pytest.mark.parametrize("notebook", [pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.name in SLOW else [])
-                                      for p in NOTEBOOKS if p.name not in ELSEWHERE])
+@pytest.mark.parametrize("notebook", [pytest.param(p, id=p.name) for p in NOTEBOOKS if p.name not in ELSEWHERE])
 def test_notebook_runs(notebook, tmp_path, monkeypatch):
     name = notebook.name
     assert name in PARAMETERS, f"{name}: add its short settings to PARAMETERS in {Path(__file__).name}"
