@@ -3,7 +3,7 @@ reference of the same update written here; dt-invariance; clear construction err
 
 import numpy as np
 import pytest
-from brian2 import (DimensionMismatchError, Network, NeuronGroup, StateMonitor, defaultclock, ms, mV, prefs,
+from brian2 import (DimensionMismatchError, Network, NeuronGroup, StateMonitor, ms, mV, prefs,
                     second, seed)
 
 from brian_effplast.plasticity import Decoder, NeuronRules, ThreeFactorSynapses

@@ -3,7 +3,6 @@ test, the run's plots, load and info all bring them back from the run directory.
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
