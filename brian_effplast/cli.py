@@ -6,7 +6,7 @@
     brian-effplast train MODEL.toml --out DIR [--duration T] [--seed S]
                    [--target numpy|cython|cpp_standalone] [--replicas R]
                    [--checkpoint-every T] [--set section.key=value ...] [--quiet]
-    brian-effplast test DIR [--out DIR2] [--angles K] [--hold T] [--target ...]
+    brian-effplast test DIR [--out DIR2] [--angles K] [--hold T] [--trials N] [--start current|reset] [--target ...]
     brian-effplast resume DIR [--quiet]
     brian-effplast info DIR
 
@@ -28,6 +28,7 @@ from pathlib import Path
 from .config import TARGETS, Config, ConfigError
 from .errors import Diverged, Interrupted, RunError
 from .modelfiles import model_path, shipped_models
+from .schema import TEST_STARTS
 
 PROG = "brian-effplast"
 #: Model file of the demo (models/estimation.toml, shipped inside the package).
@@ -105,6 +106,9 @@ def _parser():
     s.add_argument("--out", metavar="DIR2", help="where to write test.npz and figures (default: DIR)")
     s.add_argument("--angles", type=int, metavar="K", help="number of test angles (test.angles)")
     s.add_argument("--hold", type=float, metavar="T", help="time units per angle (test.hold)")
+    s.add_argument("--trials", type=int, metavar="N", help="independent copies per angle (test.trials)")
+    s.add_argument("--start", choices=TEST_STARTS,
+                   help="where each copy starts: the trained state or the trial reset (test.start)")
     targets(s)
     s.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -209,7 +213,7 @@ def _print_tested(res, quiet):
     names = {"mse": "MSE", "mse_prior": "prior-weighted MSE", "accuracy": "accuracy",
              "accuracy_prior": "prior-weighted accuracy"}
     score = ", ".join(f"{names[k]} {v:.4g}" for k, v in res.items() if k in names)
-    print(f"{PROG}: tested {res['angles']} angles x {res['samples']} samples: {score}")
+    print(f"{PROG}: tested {res['angles']} angles x {res['samples']} samples ({res['protocol']}): {score}")
     print(f"  {res['test']}\n  {res['tuning']}\n  {res['outputs']}")
 
 
@@ -230,7 +234,7 @@ def _cmd_test(args):
     from . import runs
     _quiet_brian()
     res = runs.run_test(args.run_dir, out=args.out, angles=args.angles, hold=args.hold, target=args.target,
-                    quiet=args.quiet)
+                        trials=args.trials, start=args.start, quiet=args.quiet)
     _print_tested(res, args.quiet)
     return 0
 

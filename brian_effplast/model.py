@@ -46,7 +46,7 @@ from ._groups import attach, drop_idle_state_updater, skip_group_calls
 from .plasticity import Decoder, NeuronRules, ReinforceSynapses, ThreeFactorSynapses, paper_rate
 from .standalone import StandaloneProject, active_project
 from .readout import TaskReadout
-from .state import RULE_STATE, check_state, initial_state, recurrent_input
+from .state import check_state, initial_state, recurrent_input, reset_trial
 from .stimulus import InputPopulation, LangevinStimulus
 from .rewards import check_runtime, reward_operation
 from .tasks import check_task, get_task
@@ -449,13 +449,10 @@ class PlasticCircuit:
         ``run.trial_angle = "prior"``, a new stimulus angle from the prior (drawn from
         ``(seed, step)``: the same at any target and however the run is cut into chunks)."""
         st, cfg = self.state, self.config
-        st["r"] = np.full_like(st["r"], cfg.circuit.r_init)
+        reset_trial(st, cfg.circuit.r_init, cfg.plasticity.rule)
         if cfg.run.trial_angle == "prior":
             rng = np.random.default_rng([self.seed, self._steps_done(), 1])
             st["theta"] = sample_prior(rng, len(st["theta"]), cfg.stimulus.mu, cfg.stimulus.kappa)
-        for key in RULE_STATE[cfg.plasticity.rule] + ("r_bar",):  # averages and traces
-            st[key] = np.zeros_like(st[key])
-        st["I_rec"] = recurrent_input(st)
 
     def _run_segment(self, steps, record, record_every, bin_steps, report, profile, into_trial):
         # learning starts run.transient time units into the run (online) or into each trial

@@ -14,7 +14,8 @@ import re
 from typing import Any
 
 from .messages import fmt
-from .schema import NONLINEARITIES, PLASTICITY_RULES, SECTIONS, SEED_MAX, TARGETS, TASKS, TRIAL_ANGLES
+from .schema import (NONLINEARITIES, PLASTICITY_RULES, SECTIONS, SEED_MAX, TARGETS, TASKS, TEST_STARTS,
+                     TRIAL_ANGLES)
 
 __all__ = ["RULES", "NUM"]
 
@@ -293,6 +294,8 @@ RULES: dict = {
     ("test", "angles"): _count_rule("test", "angles"),
     ("test", "hold"): (f"{NUM} > 0 (time units)", lambda v, c: v > 0),
     ("test", "record_every"): _count_rule("test", "record_every", " (steps)"),
+    ("test", "trials"): _count_rule("test", "trials"),
+    ("test", "start"): (_oneof(TEST_STARTS), lambda v, c: v in TEST_STARTS),
 }
 for _p in ("W", "C", "b", "D"):
     for _which in ("eta", "lam"):

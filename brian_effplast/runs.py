@@ -18,13 +18,13 @@ import numpy as np
 
 from .schema import NONLINEARITIES
 from .errors import Diverged, Interrupted, RunError
-from .protocol import SETTLE, held_stimulus_test, run_test, scores
+from .protocol import AUTHORS_PROTOCOL, SETTLE, describe_protocol, held_stimulus_test, run_test, scores
 from .rundir import FILES, STATUSES, config_edits, describe_edits, read_checkpoint, read_checkpoints, read_run
 from .training import DIVERGENCE_LIMITS, load, objectives, resolve_config, resume, train
 
 __all__ = ["train", "resume", "load", "run_test", "held_stimulus_test", "scores", "info", "read_run",
            "read_checkpoint", "resolve_config", "objectives", "RunError", "Diverged", "Interrupted", "FILES",
-           "STATUSES", "SETTLE", "DIVERGENCE_LIMITS"]
+           "STATUSES", "SETTLE", "AUTHORS_PROTOCOL", "describe_protocol", "DIVERGENCE_LIMITS"]
 
 
 def info(run_dir):
@@ -92,7 +92,8 @@ def info(run_dir):
             with np.load(run_dir / FILES["test"], allow_pickle=False) as z:
                 numbers = scores({k: z[k] for k in ("angles", "outputs", "prior_mu", "prior_kappa")
                                       if k in z.files}, cfg.make_task())
-                lines.append(f"  test        {z['angles'].size} angles, {z['rates'].shape[2]} samples each: "
+                which = f" ({z['protocol']})" if "protocol" in z.files else ""  # (older test.npz: no record)
+                lines.append(f"  test        {z['angles'].size} angles, {z['rates'].shape[2]} samples each{which}: "
                              + ", ".join(f"{k} {v:.4g}" for k, v in numbers.items()))
         except (OSError, ValueError, KeyError):
             lines.append("  test        test.npz unreadable")

@@ -13,6 +13,7 @@ from typing import Union
 
 __all__ = ["ConfigError", "CircuitParams", "NonlinearityParams", "StimulusParams", "PlasticityParams",
            "InitParams", "RunParams", "TestParams", "SECTIONS", "TASK_DEFAULTS", "TASKS", "TARGETS", "TRIAL_ANGLES",
+           "TEST_STARTS",
            "NONLINEARITIES", "PLASTICITY_RULES", "SEED_MAX", "STEP_TOLERANCE", "MAX_FILE_BYTES", "fields_of", "kind_of"]
 
 #: Names accepted for ``task``.
@@ -21,6 +22,8 @@ TASKS = ("estimation", "classification")
 TARGETS = ("numpy", "cython", "cpp_standalone")
 #: Names accepted for ``run.trial_angle``.
 TRIAL_ANGLES = ("continue", "prior")
+#: Names accepted for ``test.start``: each test copy starts from the model's state, or from a trial reset.
+TEST_STARTS = ("current", "reset")
 #: Names accepted for ``nonlinearity.kind``.
 NONLINEARITIES = ("softplus",)
 #: Names accepted for ``plasticity.rule``: the paper's Eq. 10, or REINFORCE (its comparison).
@@ -170,6 +173,11 @@ class TestParams:
     angles: int = field(default=12, metadata=_doc("number of test angles"))
     hold: float = field(default=200.0, metadata=_doc("time units per test angle"))
     record_every: int = field(default=20, metadata=_doc("record rates every this many steps"))
+    trials: int = field(default=1, metadata=_doc(
+        "independent copies per test angle, each with its own noise (their samples are concatenated)"))
+    start: str = field(default="current", metadata=_doc(
+        "where each copy starts: \"current\" (the model's state) or \"reset\" (the training trial start: "
+        "rates circuit.r_init, low-pass averages 0; the authors' protocol)"))
 
 
 #: Section name -> dataclass, in file order.

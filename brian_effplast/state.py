@@ -16,7 +16,7 @@ import numpy as np
 from .prior import sample_prior
 
 __all__ = ["STATE_KEYS", "SAVED_KEYS", "RULE_STATE", "state_keys", "saved_keys", "initial_state",
-           "recurrent_input", "check_state"]
+           "recurrent_input", "reset_trial", "check_state"]
 
 #: The arrays of each learning rule (``plasticity.rule``) besides those all rules share;
 #: a trial start resets them (and ``r_bar``) to 0.
@@ -84,6 +84,18 @@ def initial_state(cfg, replicas, seed):
 def recurrent_input(state):
     """``W r`` per replica: the recurrent input of the next step."""
     return np.einsum("qij,qj->qi", state["W"], state["r"])
+
+
+def reset_trial(state, r_init, rule="eq10"):
+    """The authors' trial start, in place: rates to ``r_init``, the low-pass average
+    ``r_bar`` and the rule's averages or traces (:data:`RULE_STATE`) to 0, and
+    ``I_rec = W r`` with the reset rates. ``W``, ``C``, ``b``, ``D`` and ``theta``
+    are kept."""
+    state["r"] = np.full_like(state["r"], r_init)
+    for key in RULE_STATE[rule] + ("r_bar",):
+        state[key] = np.zeros_like(state[key])
+    state["I_rec"] = recurrent_input(state)
+    return state
 
 
 def check_state(state, R, N, N_s, n_out, rule="eq10"):

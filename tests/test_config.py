@@ -49,6 +49,8 @@ SHARED = {
     "test.angles": 12,
     "test.hold": 200.0,
     "test.record_every": 20,
+    "test.trials": 1,
+    "test.start": "current",
 }
 
 TASK = {
@@ -283,6 +285,9 @@ BAD = [
     ({"test": {"hold": -200.0}}, "test.hold", "-200.0", "> 0"),
     ({"test": {"record_every": 0}}, "test.record_every", "0", ">= 1"),
     ({"test": {"record_every": [20]}}, "test.record_every", "[20]", "array"),
+    ({"test": {"trials": 0}}, "test.trials", "0", ">= 1"),
+    ({"test": {"trials": 2.5}}, "test.trials", "2.5", "integer"),
+    ({"test": {"start": "zero"}}, "test.start", '"zero"', '"current", "reset"'),
     ({"task": "regression"}, "task", '"regression"', '"estimation", "classification"'),
     ({"task": "clasification"}, "task", '"clasification"', 'did you mean "classification"'),
     ({"task": 1}, "task", "1", "estimation"),
