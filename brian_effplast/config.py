@@ -207,12 +207,13 @@ class Config:
         ``run.checkpoint_every = 0`` (only at the end), ``run.curve_bin = 1``.
         The model files: ``run.curve_bin = 10`` in all of them;
         ``run.duration = 20000`` and ``run.checkpoint_every = 5000`` in
-        ``estimation.toml``, ``estimation_narrow_prior.toml`` and
-        ``noise_levels.toml``; 50000 and 5000 in ``classification.toml`` and
-        ``classification_shifted_prior.toml``; 260000 and 10000 in
-        ``estimation_full.toml``. Beyond ``[run]``, ``estimation_narrow_prior.toml``
-        sets ``stimulus.kappa = 2``, ``classification_shifted_prior.toml``
-        ``stimulus.mu = pi/4`` and ``noise_levels.toml`` ``circuit.sigma = 0.33``.
+        ``estimation.toml``, ``estimation_narrow_prior.toml``,
+        ``noise_levels.toml`` and ``estimation_symmetric.toml``; 50000 and 5000 in
+        ``classification.toml`` and ``classification_shifted_prior.toml``; 260000 and
+        10000 in ``estimation_full.toml``. Beyond
+        ``[run]``, ``estimation_narrow_prior.toml`` sets ``stimulus.kappa = 2``,
+        ``classification_shifted_prior.toml`` ``stimulus.mu = pi/4``, ``noise_levels.toml``
+        ``circuit.sigma = 0.33`` and ``estimation_symmetric.toml`` ``init.W_symmetric = true``.
         """
         cls._check_task(task, "Config.default()")
         cfg = cls._unvalidated(task, cls._default_sections(task))
@@ -389,6 +390,10 @@ class Config:
             return False, " (got a non-finite number)" if isinstance(value, float) else " (too large)"
         if kind == "str":
             if isinstance(value, str):
+                return True, ""
+            return False, got
+        if kind == "bool":  # TOML true/false only: 0 and 1 are integers there
+            if isinstance(value, bool):
                 return True, ""
             return False, got
         raise AssertionError(kind)  # pragma: no cover

@@ -182,6 +182,12 @@ class PlasticCircuit:
             self.state.update(check_state(state, self.R, self.N, self.N_s, self.n_out, config.plasticity.rule))
             if "I_rec" not in state:  # a state from elsewhere: the input its W and r give
                 self.state["I_rec"] = recurrent_input(self.state)
+            if config.init.W_symmetric:  # the mode's promise holds only from a symmetric W
+                W = self.state["W"]
+                gap = np.abs(W - W.transpose(0, 2, 1)).max()
+                if gap > 1e-12 * np.abs(W).max():
+                    raise ValueError(f"state['W'] is not symmetric (max |W - W^T| = {gap:.3g}): "
+                                     f"init.W_symmetric = true needs W[q] == W[q].T")
         self.noise = self._check_noise(noise)
         if not (np.isfinite(t) and t >= 0):
             raise ValueError(f"t = {t!r} is not allowed: must be a finite number of time units >= 0")

@@ -249,6 +249,15 @@ RULES: dict = {
     ("init", "C_scale"): (f"{NUM} >= 0", lambda v, c: v >= 0),
     ("init", "D_scale"): (f"{NUM} >= 0", lambda v, c: v >= 0),
     ("init", "b"): (NUM, lambda v, c: True),
+    ("init", "W_symmetric"): (
+        lambda c: ("false with plasticity.rule = \"reinforce\": REINFORCE moves W[i, j] by "
+                   "f'(h_i)*(r_i - r_bar_i)*r_j, not symmetric in i and j, so W would not stay symmetric "
+                   "(the mode needs plasticity.rule = \"eq10\")"
+                   if c.init.W_symmetric is True and c.plasticity.rule == "reinforce" else "true or false"),
+        lambda v, c: not v or c.plasticity.rule != "reinforce",
+        ("plasticity.rule",),
+        ("true or false", lambda v, c: True),
+    ),
     # run
     ("run", "duration"): (
         lambda c: f"{NUM} > 0 and > run.transient ({fmt(c.run.transient)}) (time units)",

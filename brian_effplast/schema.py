@@ -141,6 +141,10 @@ class InitParams:
     C_scale: float = field(default=0.5, metadata=_doc("C uniform in +-C_scale/sqrt(N_s)"))
     D_scale: float = field(default=1.0, metadata=_doc("D uniform in +-D_scale/N"))
     b: float = field(default=0.0, metadata=_doc("initial bias of every neuron (estimation 0, classification 0.7)"))
+    W_symmetric: bool = field(default=False, metadata=_doc(
+        "true: W starts symmetric (the upper triangle drawn as usual, mirrored) and, the update of Eq. 10 "
+        "being symmetric in i and j, stays symmetric, so the Gibbs density of Eqs. 3-4 exists throughout "
+        "learning (plasticity.rule = \"eq10\" only)"))
 
 
 @dataclass
@@ -231,7 +235,7 @@ def fields_of(cls) -> dict:
 def kind_of(f: dataclasses.Field) -> str:
     t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
     t = t.replace(" ", "")
-    if t in ("int", "float", "str"):
+    if t in ("int", "float", "str", "bool"):
         return t
     if t in ("int|None", "Union[int,None]", "Optional[int]"):
         return "int?"

@@ -57,7 +57,8 @@ def _shapes(R, N, N_s, n_out, rule):
 def initial_state(cfg, replicas, seed):
     """The reference initial state, drawn from ``numpy.random.default_rng(seed)``.
 
-    ``W`` uniform in ``+-W_scale/sqrt(N)``, ``C`` in ``+-C_scale/sqrt(N_s)``,
+    ``W`` uniform in ``+-W_scale/sqrt(N)`` (with ``init.W_symmetric``, its
+    upper triangle mirrored: ``W[q] == W[q].T`` exactly), ``C`` in ``+-C_scale/sqrt(N_s)``,
     ``D`` in ``+-D_scale/N``, ``b`` constant, rates ``r_init``, averages
     and traces 0 (those of ``cfg.plasticity.rule``), ``theta`` from the
     stimulus' stationary law, ``I_rec = W r`` (the recurrent input of the
@@ -69,7 +70,7 @@ def initial_state(cfg, replicas, seed):
     state = {
         "theta": sample_prior(rng, R, cfg.stimulus.mu, cfg.stimulus.kappa),
         "r": np.full((R, N), cfg.circuit.r_init),
-        "W": rng.uniform(-1, 1, (R, N, N)) * ini.W_scale / np.sqrt(N),
+        "W": _draw_W(rng, R, N, ini.W_scale / np.sqrt(N), ini.W_symmetric),
         "C": rng.uniform(-1, 1, (R, N, N_s)) * ini.C_scale / np.sqrt(N_s),
         "b": np.full((R, N), float(ini.b)),
         "D": rng.uniform(-1, 1, (R, n_out, N)) * ini.D_scale / N,
@@ -79,6 +80,17 @@ def initial_state(cfg, replicas, seed):
         state[key] = np.zeros(shapes[key])
     state["I_rec"] = recurrent_input(state)
     return state
+
+
+def _draw_W(rng, R, N, scale, symmetric):
+    """``W`` uniform in ``+-scale``; ``symmetric``: the upper triangle (diagonal included)
+    mirrored onto the lower one, so every entry keeps the same uniform law (only the pairs
+    are tied) and the same numbers are drawn, leaving ``C``, ``D`` and ``theta`` unchanged."""
+    W = rng.uniform(-1, 1, (R, N, N)) * scale
+    if symmetric:
+        upper = np.triu(W)
+        W = upper + np.triu(W, 1).transpose(0, 2, 1)
+    return W
 
 
 def recurrent_input(state):

@@ -103,6 +103,8 @@ MODEL_FILES = {
     "noise_levels": {"run.duration": 20000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0,
                      "circuit.sigma": 0.33},
     "estimation_full": {"run.duration": 260000.0, "run.checkpoint_every": 10000.0, "run.curve_bin": 10.0},
+    "estimation_symmetric": {"run.duration": 20000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0,
+                             "init.W_symmetric": True},
     "classification": {"run.duration": 50000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0},
     "classification_shifted_prior": {"run.duration": 50000.0, "run.checkpoint_every": 5000.0,
                                      "run.curve_bin": 10.0, "stimulus.mu": math.pi / 4},
