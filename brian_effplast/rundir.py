@@ -44,8 +44,8 @@ from .version import __version__
 
 __all__ = ["FILES", "STATUSES", "CHECKPOINT_KEYS", "checkpoint_keys", "Checkpoint", "atomic_write", "write_text",
            "write_json", "write_npz", "write_figure", "write_checkpoint", "read_checkpoint", "read_checkpoints",
-           "checkpoint_steps", "config_record", "config_edits", "describe_edits", "check_new_dir", "read_run",
-           "versions", "now"]
+           "checkpoint_steps", "config_record", "config_edits", "config_diff", "describe_edits", "check_new_dir",
+           "read_run", "versions", "now"]
 
 #: Files of a run directory.
 FILES = {
@@ -243,18 +243,25 @@ def config_edits(run_dir, cfg, summary):
     recorded = summary.get("config_sha256")
     if recorded is None or recorded == config_record(cfg, text)["config_sha256"]:
         return None
-    old, new = summary.get("config") or {}, cfg.to_dict()
-    changes = {}
-    for section, values in new.items():
-        if not isinstance(values, dict):
-            if old.get(section) != values:
-                changes[section] = [old.get(section), values]
-            continue
-        for key, value in values.items():
-            before = (old.get(section) or {}).get(key)
-            if before != value:
-                changes[f"{section}.{key}"] = [before, value]
+    changes = config_diff(summary.get("config") or {}, cfg.to_dict())
     return changes or {"config.toml": ["(as recorded)", "(edited: same values, different text)"]}
+
+
+def config_diff(old, new):
+    """``{"section.key": [old value, new value]}`` for every value that differs between two
+    configurations as :meth:`Config.to_dict` gives them (None where one has no such key)."""
+    changes = {}
+    for section in list(new) + [s for s in old if s not in new]:
+        before, after = old.get(section), new.get(section)
+        if not isinstance(before, dict) and not isinstance(after, dict):
+            if before != after:
+                changes[section] = [before, after]
+            continue
+        before, after = before if isinstance(before, dict) else {}, after if isinstance(after, dict) else {}
+        for key in list(after) + [k for k in before if k not in after]:
+            if before.get(key) != after.get(key):
+                changes[f"{section}.{key}"] = [before.get(key), after.get(key)]
+    return changes
 
 
 def show_value(value):

@@ -16,7 +16,10 @@ processes, or a ``dask_jobqueue.SLURMCluster``).
   atomically as each cell ends, so it is current while the sweep runs.
 - Running the same sweep again skips the finished cells and redoes the
   failed or unfinished ones (an interrupted cell resumes from its last
-  checkpoint). A failing cell is recorded with its error and does not stop
+  checkpoint). A cell whose saved ``config.toml`` differs from the one the
+  sweep now asks for (another ``--duration``, model file or grid value) is
+  neither reused nor resumed: it is recorded as failed, with the keys that
+  differ. A failing cell is recorded with its error and does not stop
   the others; a worker that dies costs its cell's rerun (dask reschedules
   it), nothing else.
 - A worker keeps its compiled standalone projects between cells, and
@@ -37,7 +40,7 @@ from pathlib import Path
 
 from .config import Config, ConfigError
 from .errors import RunError
-from .rundir import FILES, write_text
+from .rundir import FILES, config_diff, describe_edits, write_text
 
 __all__ = ["sweep", "cells", "parse_grid", "run_cell", "cluster_client", "COLUMNS"]
 
@@ -114,11 +117,31 @@ def _finished(run_dir):
     return summary.get("status") == "complete" and "test_scores" in summary and (run_dir / FILES["test"]).is_file()
 
 
+def _config_conflict(run_dir, config_dict):
+    """Why the cell in ``run_dir`` may not be reused or resumed for the configuration
+    ``config_dict``: its ``config.toml`` differs or cannot be read (None when it may)."""
+    try:
+        saved = Config.from_toml(run_dir / FILES["config"]).to_dict()
+    except ConfigError as exc:
+        return f"{run_dir}: cannot check its configuration: {str(exc).splitlines()[0]}"
+    wanted = Config.from_dict(config_dict, source="the sweep").to_dict()
+    if wanted["run"]["seed"] is None:  # no seed asked for: the one the cell drew
+        wanted["run"]["seed"] = saved["run"]["seed"]
+    diff = config_diff(saved, wanted)
+    if not diff:
+        return None
+    # the advice first: the row keeps only the first 500 characters
+    return (f"{run_dir} holds this cell run with another configuration, so it is not reused: use a new --out, "
+            f"or delete that directory to run the cell again (the cell's value -> the sweep's: {describe_edits(diff)})")
+
+
 def run_cell(name, overrides, config_dict, run_dir):
     """Train and test one cell into ``run_dir`` (on a worker); returns its results row.
 
     A finished cell is returned as it is; an interrupted one is resumed; a
-    failed or unreadable one is trained again from the start.
+    failed or unreadable one is trained again from the start. A finished or
+    resumable cell whose ``config.toml`` differs from ``config_dict`` is
+    left as it is and recorded as failed, with the keys that differ.
     """
     import warnings
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -130,7 +153,8 @@ def run_cell(name, overrides, config_dict, run_dir):
     run_dir = Path(run_dir)
     start = time.perf_counter()
     if _finished(run_dir):
-        return _row(name, overrides, run_dir, "complete", 0.0)
+        conflict = _config_conflict(run_dir, config_dict)
+        return _row(name, overrides, run_dir, "failed" if conflict else "complete", 0.0, error=conflict or "")
     try:
         resumable = False
         if run_dir.is_dir():
@@ -142,6 +166,9 @@ def run_cell(name, overrides, config_dict, run_dir):
             if not resumable:
                 import shutil
                 shutil.rmtree(run_dir)
+        conflict = _config_conflict(run_dir, config_dict) if resumable else None
+        if conflict:  # resuming would finish the cell with a configuration the sweep did not ask for
+            return _row(name, overrides, run_dir, "failed", 0.0, error=conflict)
         if resumable:
             resume(run_dir, quiet=True)
         else:
@@ -246,15 +273,19 @@ def sweep(model, out_dir, grid, *, duration=None, workers=None, scheduler=None, 
             cell_cfg = cell_cfg.replace(**{"run.seed": zlib.crc32(name.encode())})
         run_dir = out / "cells" / name
         if _finished(run_dir):
-            rows[name] = _row(name, overrides, run_dir, "complete", 0.0)
+            conflict = _config_conflict(run_dir, cell_cfg.to_dict())
+            rows[name] = _row(name, overrides, run_dir, "failed" if conflict else "complete", 0.0,
+                              error=conflict or "")
         else:
             jobs.append((name, overrides, cell_cfg.to_dict(), str(run_dir)))
     table = out / "results.csv"
     order = [name for name, _, _ in all_cells]
     _write_table(table, grid, [rows[n] for n in order if n in rows])
     if log:
-        log.write(f"brian-effplast sweep: {len(all_cells)} cells, {len(all_cells) - len(jobs)} already finished, "
-                  f"{len(jobs)} to run -> {out}\n")
+        refused = sum(row["status"] == "failed" for row in rows.values())
+        log.write(f"brian-effplast sweep: {len(all_cells)} cells, {len(rows) - refused} already finished, "
+                  + (f"{refused} finished with another configuration (not reused), " if refused else "")
+                  + f"{len(jobs)} to run -> {out}\n")
         log.flush()
     if jobs:
         with cluster_client(workers, scheduler) as client:

@@ -1,4 +1,5 @@
-"""Sweeps on dask.distributed: the table, the run directories, re-runs and failures."""
+"""Sweeps on dask.distributed: the table, the run directories, re-runs and failures (slow: dask
+clusters), and which cells a re-run may reuse (quick: cells run in this process, numpy)."""
 
 import csv
 import json
@@ -14,11 +15,9 @@ import pytest
 
 from brian_effplast import cli
 from brian_effplast.config import Config
-from brian_effplast.sweep import parse_grid, sweep
+from brian_effplast.sweep import parse_grid, run_cell, sweep
 from brian_effplast.training import train
 from helpers import load_npz
-
-pytestmark = pytest.mark.slow
 
 MODEL = """
 task = "estimation"
@@ -55,6 +54,7 @@ def swept(model, tmp_path_factory):
     return out, rows
 
 
+@pytest.mark.slow
 def test_a_2x2_sweep_writes_the_table_and_ordinary_run_directories(swept, model, tmp_path):
     out, rows = swept
     assert [r["status"] for r in rows] == ["complete"] * 4
@@ -75,6 +75,7 @@ def test_a_2x2_sweep_writes_the_table_and_ordinary_run_directories(swept, model,
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_running_again_skips_finished_cells_and_redoes_the_others(swept, model):
     out, rows = swept
     stamps = {r["cell"]: (Path(r["run_dir"]) / "checkpoint.npz").stat().st_mtime_ns for r in rows}
@@ -89,6 +90,7 @@ def test_running_again_skips_finished_cells_and_redoes_the_others(swept, model):
     assert (redo / "test.npz").is_file()
 
 
+@pytest.mark.slow
 def test_a_failing_cell_is_recorded_and_the_others_finish(model, tmp_path, capsys):
     out = tmp_path / "s"
     # eta_D = 1000 makes the decoder diverge within the run
@@ -100,6 +102,7 @@ def test_a_failing_cell_is_recorded_and_the_others_finish(model, tmp_path, capsy
     assert rows["1000"]["status"] == "failed" and "diverged" in rows["1000"]["error"]
 
 
+@pytest.mark.slow
 def test_bad_grid_is_one_error_before_anything_runs(model, tmp_path, capsys):
     out = tmp_path / "s"
     assert cli.main(["sweep", model, "--out", str(out), "--grid", "circuit.sigma=0.1,-1"]) == 2
@@ -107,6 +110,7 @@ def test_bad_grid_is_one_error_before_anything_runs(model, tmp_path, capsys):
     assert "circuit.sigma = -1 is not allowed" in err and not out.exists()
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_sweep_costs_only_its_cell(model, tmp_path):
     """A scheduler and two workers as separate processes on loopback; one worker is
     SIGKILLed while it runs a cell; the sweep completes every cell, each once."""
@@ -146,3 +150,46 @@ def test_a_worker_killed_mid_sweep_costs_only_its_cell(model, tmp_path):
             except ProcessLookupError:
                 pass
             p.wait()
+
+
+def finished_cell(cfg, run_dir):
+    """A cell run to the end in this process (no cluster), as a sweep's worker runs it."""
+    row = run_cell(run_dir.name, {}, cfg.to_dict(), run_dir)
+    assert row["status"] == "complete", row["error"]
+    return (run_dir / "checkpoint.npz").stat().st_mtime_ns
+
+
+def test_a_finished_cell_is_reused_only_with_the_same_configuration(tmp_path):
+    """A finished cell whose config.toml differs from what the sweep now asks for (another
+    duration, here) is not silently reused: failed, with the keys that differ and what to do."""
+    cfg = Config.from_toml_string(MODEL).replace(**{"run.seed": 1})
+    out = tmp_path / "s"
+    cell = out / "cells" / "run.seed=1"
+    stamp = finished_cell(cfg, cell)
+    row = run_cell(cell.name, {}, cfg.replace(**{"circuit.sigma": 0.3}).to_dict(), cell)
+    assert row["status"] == "failed"
+    assert "circuit.sigma: 0.2 -> 0.3" in row["error"] and "new --out" in row["error"] and "delete" in row["error"]
+    # the sweep itself checks the finished cells it skips (here with no cluster: nothing to run)
+    rows = sweep(cfg, out, {"run.seed": [1]}, duration=30.0, quiet=True)
+    assert rows[0]["status"] == "failed" and "run.duration: 20.0 -> 30.0" in rows[0]["error"]
+    assert table(out)[0]["status"] == "failed"
+    assert (cell / "checkpoint.npz").stat().st_mtime_ns == stamp  # left as it was
+    assert json.loads((cell / "summary.json").read_text())["t"] == 20.0
+    # the same configuration: reused as it is
+    assert sweep(cfg, out, {"run.seed": [1]}, quiet=True)[0]["status"] == "complete"
+    assert run_cell(cell.name, {}, cfg.to_dict(), cell)["status"] == "complete"
+    assert (cell / "checkpoint.npz").stat().st_mtime_ns == stamp
+
+
+def test_an_unfinished_cell_is_resumed_only_with_the_same_configuration(tmp_path):
+    cfg = Config.from_toml_string(MODEL).replace(**{"run.seed": 2})
+    cell = tmp_path / "cell"
+    train(cfg, cell, quiet=True)
+    summary = json.loads((cell / "summary.json").read_text())
+    (cell / "summary.json").write_text(json.dumps(dict(summary, status="interrupted")))  # stopped, resumable
+    row = run_cell(cell.name, {}, cfg.replace(**{"run.transient": 6.0}).to_dict(), cell)
+    assert row["status"] == "failed" and "run.transient: 5.0 -> 6.0" in row["error"]
+    assert json.loads((cell / "summary.json").read_text())["status"] == "interrupted"  # not resumed
+    assert not (cell / "test.npz").exists()
+    row = run_cell(cell.name, {}, cfg.to_dict(), cell)  # the same configuration: resumed and tested
+    assert row["status"] == "complete" and (cell / "test.npz").is_file()
