@@ -19,6 +19,7 @@ from .tasks import Task, Estimation, Classification, check_task
 #: Names imported from their (Brian2) modules on first use.
 _BRIAN2_NAMES = {
     "LangevinStimulus": "stimulus", "InputPopulation": "stimulus", "RecurrentPopulation": "circuit",
+    "PoissonPopulation": "spiking",
     "TaskReadout": "readout", "ThreeFactorSynapses": "plasticity", "ReinforceSynapses": "plasticity",
     "NeuronRules": "plasticity", "Decoder": "plasticity", "paper_rate": "plasticity", "reward_operation": "rewards",
     "PlasticCircuit": "model",

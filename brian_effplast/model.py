@@ -21,7 +21,11 @@ see ``docs/model.md``)::
       W and r are final by then); they touch disjoint variables, so their
       order does not change the result
 
-Nine code objects per step, whatever the task and ``R``.
+Nine code objects per step, whatever the task and ``R``. With spiking neurons
+(``circuit.neuron = "poisson"``, :class:`~brian_effplast.spiking.PoissonPopulation`)
+step 3 is the population's state update (the decay of its filtered spike
+trains, the input ``h``), its threshold and its reset, at orders 3, 3 1/3 and
+3 2/3: eleven code objects.
 
 On ``numpy`` and ``cython`` the model keeps one `Network`
 (:attr:`PlasticCircuit.network`) to which a user can add objects of their
@@ -48,6 +52,7 @@ from .standalone import StandaloneProject, active_project
 from .readout import TaskReadout
 from .state import check_state, initial_state, recurrent_input, reset_trial
 from .stimulus import InputPopulation, LangevinStimulus
+from .spiking import PoissonPopulation
 from .rewards import check_runtime, reward_operation
 from .tasks import check_task, get_task
 
@@ -189,6 +194,13 @@ class PlasticCircuit:
                     raise ValueError(f"state['W'] is not symmetric (max |W - W^T| = {gap:.3g}): "
                                      f"init.W_symmetric = true needs W[q] == W[q].T")
         self.noise = self._check_noise(noise)
+        if config.circuit.neuron == "poisson":
+            if self.fi_curve.f_expr is None:
+                raise ValueError(f'circuit.neuron = "poisson" needs the F-I curve as a Brian2 expression: '
+                                 f"{type(self.fi_curve).__name__} has no f_expr")
+            if self.noise is not None and "rates" in self.noise:
+                raise ValueError('noise["rates"] is not allowed with circuit.neuron = "poisson": the neurons draw '
+                                 "their spikes with Brian2's rand(), there are no rate normals to supply")
         if not (np.isfinite(t) and t >= 0):
             raise ValueError(f"t = {t!r} is not allowed: must be a finite number of time units >= 0")
         self.t = float(t)  # time units simulated so far
@@ -243,10 +255,15 @@ class PlasticCircuit:
             R, cfg.stimulus.mu, cfg.stimulus.kappa, cfg.stimulus.sigma_s, self.tau, noise=noise.get("stimulus"),
             clock=clock, order=ORDER["stimulus"], name=name("stimulus"))
         objs["inputs"] = inputs = InputPopulation(stim, N_s, clock=clock, order=ORDER["inputs"], name=name("inputs"))
-        objs["population"] = pop = RecurrentPopulation(
-            N, R, self.tau, cfg.circuit.sigma, self.fi_curve, cfg.circuit.r_min, cfg.circuit.r_max,
-            cfg.circuit.r_init, noise=noise.get("rates"), clock=clock,
-            order=ORDER["population"], name=name("population"))
+        if cfg.circuit.neuron == "poisson":  # spiking neurons; r is their filtered spike train
+            objs["population"] = pop = PoissonPopulation(
+                N, R, self.tau, cfg.circuit.rate_scale, cfg.circuit.tau_r * self.tau, self.fi_curve,
+                cfg.circuit.r_init, clock=clock, order=ORDER["population"], name=name("population"))
+        else:
+            objs["population"] = pop = RecurrentPopulation(
+                N, R, self.tau, cfg.circuit.sigma, self.fi_curve, cfg.circuit.r_min, cfg.circuit.r_max,
+                cfg.circuit.r_init, noise=noise.get("rates"), clock=clock,
+                order=ORDER["population"], name=name("population"))
         objs["readout"] = readout = TaskReadout(self.task, stim, code=self.reward is None, clock=clock,
                                                 order=ORDER["reward"], name=name("readout"))
         # the paper's circuit, assembled from the public blocks
@@ -343,12 +360,16 @@ class PlasticCircuit:
                    (self.readout, "t_on", (on_step - 0.5) * self.dt * self.tau),
                    (self.readout, "alpha_acc", np.zeros(self.R)),
                    (stim, "mu", cfg.stimulus.mu), (stim, "kappa", cfg.stimulus.kappa),
-                   (stim, "sigma_s", cfg.stimulus.sigma_s), (pop, "sigma", cfg.circuit.sigma),
+                   (stim, "sigma_s", cfg.stimulus.sigma_s),
                    (W, "eta_W", paper_rate(pl.eta_W, self.tau)), (W, "lam_W", cfg.lam("W")),
                    (C, "eta_C", paper_rate(pl.eta_C, self.tau)), (C, "lam_C", cfg.lam("C")),
                    (pop, "eta_b", paper_rate(pl.eta_b, self.tau)), (pop, "lam_b", cfg.lam("b")),
                    (pop, "eta_D", paper_rate(pl.eta_D, self.tau)), (pop, "lam_D", cfg.lam("D")),
                    (pop, "tau_bar_r", pl.tau_bar * self.tau)]
+        if cfg.circuit.neuron == "poisson":
+            values += [(pop, "rate_scale", cfg.circuit.rate_scale), (pop, "tau_r", cfg.circuit.tau_r * self.tau)]
+        else:
+            values.append((pop, "sigma", cfg.circuit.sigma))
         return values
 
     @staticmethod
@@ -609,7 +630,9 @@ class PlasticCircuit:
                 self.fi_curve.fprime_expr,
                 sorted(self.fi_curve.namespace.items()), self.dt, float(self.tau),
                 cfg.circuit.r_min, cfg.circuit.r_max, steps, tuple(sorted(record)), record_every, bin_steps,
-                tuple(sorted(self.noise or {})))
+                tuple(sorted(self.noise or {}))) + (
+                # (only for spiking neurons: the rate model's cached projects keep their key)
+                ("poisson", self.fi_curve.f_expr) if cfg.circuit.neuron == "poisson" else ())
 
     def _run_standalone(self, steps, record, record_every, bin_steps, report, profile, t_on):
         key = self._structure(steps, record, record_every, bin_steps) + (profile,)

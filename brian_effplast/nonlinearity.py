@@ -4,8 +4,10 @@ Each curve gives its inverse as a Brian2 expression in ``r`` (used in the
 circuit's equations) and NumPy versions of ``f``, ``f^-1`` and
 ``F(r) = integral_0^r f^-1(x) dx`` (the single-neuron term of the energy,
 Eq. 3). The slope ``f'`` (a Brian2 expression in ``x`` and its NumPy
-version) is optional: only the REINFORCE rule uses it. A user's curve
-subclasses :class:`FICurve` and passes :func:`check_fi_curve`.
+version) is optional: only the REINFORCE rule uses it. So is ``f`` itself as
+a Brian2 expression in ``x``: only spiking neurons, whose firing rate is
+``f`` of their input, use it. A user's curve subclasses :class:`FICurve` and
+passes :func:`check_fi_curve`.
 """
 
 import re
@@ -24,14 +26,19 @@ class FICurve:
     ``fi_log1p``, see :func:`log1p_function`) and implement :meth:`f`,
     :meth:`finv` and :meth:`finv_integral` on NumPy arrays. For the
     REINFORCE rule (``plasticity.rule = "reinforce"``) they also set
-    :attr:`fprime_expr` and implement :meth:`fprime`.
+    :attr:`fprime_expr` and implement :meth:`fprime`; for spiking neurons
+    (``circuit.neuron = "poisson"``, :class:`~brian_effplast.spiking.PoissonPopulation`)
+    they set :attr:`f_expr`.
     """
 
     #: Brian2 expression for ``f^-1(r)``.
     finv_expr = None
     #: Brian2 expression for the slope ``f'(x)`` (optional: ``None`` when the curve has none).
     fprime_expr = None
-    #: Constants used by :attr:`finv_expr` and :attr:`fprime_expr`.
+    #: Brian2 expression for ``f(x)``, the NumPy :meth:`f` in Brian2's language (optional:
+    #: ``None`` when the curve has none; spiking neurons fire at ``f`` of their input).
+    f_expr = None
+    #: Constants used by :attr:`finv_expr`, :attr:`fprime_expr` and :attr:`f_expr`.
     namespace = {}
 
     def f(self, x):
@@ -91,6 +98,8 @@ class Softplus(FICurve):
         # large positive number, so finite at any input (also under -ffast-math)
         u = "(fi_a + fi_g*x)"
         self.fprime_expr = f"fi_beta*fi_g*exp(0.5*({u} - abs({u})))/(1 + exp(-abs({u})))"
+        # beta*log(1 + exp(u)) as beta*(max(u, 0) + log1p(exp(-|u|))): the same, finite at any input
+        self.f_expr = f"fi_beta*(clip({u}, 0, inf) + fi_log1p(exp(-abs({u}))))"
         self.namespace = {"fi_a": self.a, "fi_beta": self.beta, "fi_g": self.g}
 
     def __repr__(self):
@@ -143,7 +152,9 @@ def check_fi_curve(curve, r_min=0.001, r_max=100.0, n=2001, rtol=1e-7):
 
     Also checks that ``finv_integral`` differentiates to ``finv`` and, when
     the curve has a :attr:`~FICurve.fprime_expr`, that ``fprime`` is the
-    derivative of ``f`` at the inputs ``f^-1(r)``. Raises ``ValueError``
+    derivative of ``f`` at the inputs ``f^-1(r)``; an :attr:`~FICurve.f_expr`
+    must be an expression in ``x`` (that it computes ``f`` is checked where
+    Brian2 evaluates it, ``tests/test_spiking.py``). Raises ``ValueError``
     naming the worst point otherwise; returns ``True``.
     """
     if not isinstance(curve, FICurve):
@@ -170,6 +181,9 @@ def check_fi_curve(curve, r_min=0.001, r_max=100.0, n=2001, rtol=1e-7):
         k = int(np.argmax(np.where(np.isfinite(derr), derr, np.inf)))
         raise ValueError(f"{type(curve).__name__}: d/dr finv_integral = {float(dF[k])!r} differs from "
                          f"finv = {float(target[k])!r} at r = {float(r[k + 1])!r}")
+    if curve.f_expr is not None and (not isinstance(curve.f_expr, str) or not re.search(r"\bx\b", curve.f_expr)):
+        raise ValueError(f"{type(curve).__name__}.f_expr = {curve.f_expr!r} is not allowed: "
+                         "must be a Brian2 expression in x")
     if curve.fprime_expr is not None:
         if not isinstance(curve.fprime_expr, str) or not re.search(r"\bx\b", curve.fprime_expr):
             raise ValueError(f"{type(curve).__name__}.fprime_expr = {curve.fprime_expr!r} is not allowed: "

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from .messages import fmt
-from .schema import (NONLINEARITIES, PLASTICITY_RULES, SECTIONS, SEED_MAX, TARGETS, TASKS, TEST_STARTS,
+from .schema import (NEURONS, NONLINEARITIES, PLASTICITY_RULES, SECTIONS, SEED_MAX, TARGETS, TASKS, TEST_STARTS,
                      TRIAL_ANGLES)
 
 __all__ = ["RULES", "NUM"]
@@ -117,6 +117,20 @@ def _sigma_text(c) -> str:
             f"circuit.r_max = {fmt(ci.r_max)})")
 
 
+# circuit.neuron = "poisson": the spikes are the only noise, and the rule is Eq. 10 (REINFORCE's
+# factor f'(h)*(r - r_bar) is the rate neuron's; a Poisson neuron's score is another expression).
+def _poisson_needs(c) -> str:
+    """What ``circuit.neuron = "poisson"`` needs and this configuration lacks ("" when nothing)."""
+    if c.circuit.neuron != "poisson":
+        return ""
+    lacks = []
+    if c.circuit.sigma != 0:
+        lacks.append(f"circuit.sigma = 0 (the spikes are the noise; it is {fmt(c.circuit.sigma)})")
+    if c.plasticity.rule != "eq10":
+        lacks.append(f'plasticity.rule = "eq10" (it is {fmt(c.plasticity.rule)})')
+    return ' ("poisson" needs ' + " and ".join(lacks) + ")" if lacks else ""
+
+
 # stimulus.sigma_s: one step of the stimulus diffusion must not go round the circle.
 def _sigma_s_ok(v, c) -> bool:
     if v < 0:
@@ -217,6 +231,18 @@ RULES: dict = {
         ),
         lambda v, c: c.circuit.r_min <= v <= c.circuit.r_max,
         ("circuit.r_min", "circuit.r_max"),
+    ),
+    ("circuit", "neuron"): (
+        lambda c: _oneof(NEURONS) + _poisson_needs(c),
+        lambda v, c: v in NEURONS and (v == "rate" or not _poisson_needs(c)),
+        ("circuit.sigma", "plasticity.rule"),
+        (_oneof(NEURONS), lambda v, c: v in NEURONS),
+    ),
+    ("circuit", "rate_scale"): (f"{NUM} > 0 (spikes per time unit at r = 1)", lambda v, c: v > 0),
+    ("circuit", "tau_r"): (
+        lambda c: f"{NUM} >= circuit.dt ({fmt(c.circuit.dt)}) (time units)",
+        lambda v, c: v >= c.circuit.dt,
+        ("circuit.dt",),
     ),
     # nonlinearity
     ("nonlinearity", "kind"): (_oneof(NONLINEARITIES) + ', or an import path "package.module:Class" of an '

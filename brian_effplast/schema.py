@@ -14,7 +14,7 @@ from typing import Union
 __all__ = ["ConfigError", "CircuitParams", "NonlinearityParams", "StimulusParams", "PlasticityParams",
            "InitParams", "RunParams", "TestParams", "SECTIONS", "TASK_DEFAULTS", "TASKS", "TARGETS", "TRIAL_ANGLES",
            "TEST_STARTS",
-           "NONLINEARITIES", "PLASTICITY_RULES", "SEED_MAX", "STEP_TOLERANCE", "MAX_FILE_BYTES", "fields_of", "kind_of"]
+           "NONLINEARITIES", "NEURONS", "PLASTICITY_RULES", "SEED_MAX", "STEP_TOLERANCE", "MAX_FILE_BYTES", "fields_of", "kind_of"]
 
 #: Names accepted for ``task``.
 TASKS = ("estimation", "classification")
@@ -24,6 +24,9 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 TRIAL_ANGLES = ("continue", "prior")
 #: Names accepted for ``test.start``: each test copy starts from the model's state, or from a trial reset.
 TEST_STARTS = ("current", "reset")
+#: Names accepted for ``circuit.neuron``: the rate neurons of Eq. 2, or Poisson spiking neurons
+#: read through exponentially filtered spike trains (:mod:`brian_effplast.spiking`).
+NEURONS = ("rate", "poisson")
 #: Names accepted for ``nonlinearity.kind``.
 NONLINEARITIES = ("softplus",)
 #: Names accepted for ``plasticity.rule``: the paper's Eq. 10, or REINFORCE (its comparison).
@@ -78,6 +81,13 @@ class CircuitParams:
     r_min: float = field(default=0.001, metadata=_doc("lower rate bound (rates clipped every step)"))
     r_max: float = field(default=100.0, metadata=_doc("upper rate bound"))
     r_init: float = field(default=0.1, metadata=_doc("initial rate of every neuron"))
+    neuron: str = field(default="rate", metadata=_doc(
+        "\"rate\" (Eq. 2) or \"poisson\": Poisson neurons firing at rate_scale*f(h) per time unit, whose "
+        "rate r is the spike train filtered with time constant tau_r (the spikes are the noise: sigma = 0)"))
+    rate_scale: float = field(default=10.0, metadata=_doc(
+        "neuron = \"poisson\": spikes per time unit at r = 1 (more spikes, less noise in r)"))
+    tau_r: float = field(default=1.0, metadata=_doc(
+        "neuron = \"poisson\": time constant of the filter that turns spikes into the rate r, time units"))
 
 
 @dataclass
