@@ -114,7 +114,7 @@ copy_tutorials()
 MODULE_GROUPS = [
     ("Parameters and the NumPy-only parts (no Brian2)",
      ["config", "schema", "rules", "messages", "resources", "prior", "state", "tasks", "nonlinearity"]),
-    ("Brian2 building blocks and the model", ["stimulus", "circuit", "readout", "plasticity", "model"]),
+    ("Brian2 building blocks and the model", ["stimulus", "circuit", "spiking", "readout", "plasticity", "model"]),
     ("Standalone, processes and parallel runs", ["standalone", "brian2_internals", "lifetime", "parallel"]),
     ("Run directories, training and the test protocol", ["runs", "rundir", "training", "protocol", "errors"]),
     ("Analysis, plots and figures", ["analysis", "plotting", "figures"]),
