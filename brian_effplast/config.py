@@ -208,12 +208,15 @@ class Config:
         The model files: ``run.curve_bin = 10`` in all of them;
         ``run.duration = 20000`` and ``run.checkpoint_every = 5000`` in
         ``estimation.toml``, ``estimation_narrow_prior.toml``,
-        ``noise_levels.toml`` and ``estimation_symmetric.toml``; 50000 and 5000 in
+        ``noise_levels.toml``, ``estimation_symmetric.toml`` and ``estimation_spiking.toml``;
+        50000 and 5000 in
         ``classification.toml`` and ``classification_shifted_prior.toml``; 260000 and
         10000 in ``estimation_full.toml``. Beyond
         ``[run]``, ``estimation_narrow_prior.toml`` sets ``stimulus.kappa = 2``,
         ``classification_shifted_prior.toml`` ``stimulus.mu = pi/4``, ``noise_levels.toml``
-        ``circuit.sigma = 0.33`` and ``estimation_symmetric.toml`` ``init.W_symmetric = true``.
+        ``circuit.sigma = 0.33``, ``estimation_symmetric.toml`` ``init.W_symmetric = true`` and
+        ``estimation_spiking.toml`` ``circuit.neuron = "poisson"``, ``circuit.sigma = 0`` and
+        ``circuit.tau_ms = 100``.
         """
         cls._check_task(task, "Config.default()")
         cfg = cls._unvalidated(task, cls._default_sections(task))

@@ -105,6 +105,8 @@ MODEL_FILES = {
     "estimation_full": {"run.duration": 260000.0, "run.checkpoint_every": 10000.0, "run.curve_bin": 10.0},
     "estimation_symmetric": {"run.duration": 20000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0,
                              "init.W_symmetric": True},
+    "estimation_spiking": {"run.duration": 20000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0,
+                           "circuit.neuron": "poisson", "circuit.sigma": 0.0, "circuit.tau_ms": 100.0},
     "classification": {"run.duration": 50000.0, "run.checkpoint_every": 5000.0, "run.curve_bin": 10.0},
     "classification_shifted_prior": {"run.duration": 50000.0, "run.checkpoint_every": 5000.0,
                                      "run.curve_bin": 10.0, "stimulus.mu": math.pi / 4},
