@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from .schema import MAX_FILE_BYTES, ConfigError
 
 __all__ = ["fmt", "type_name", "dotted", "error_line", "suggest", "source_name", "bare_name", "toml_value",
-           "read_model_file", "decode_toml", "parse_toml", "gib"]
+           "read_model_file", "decode_toml", "parse_toml", "gib", "duration_text"]
 
 # --------------------------------------------------------------------------
 # Formatting helpers
@@ -236,3 +236,20 @@ def gib(n: int) -> str:
     if x < 1:
         return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
     return f"{x:.1f} GiB" if x < 1e5 else f"{x:.3g} GiB"
+
+
+def duration_text(seconds: float, unknown: str = "?") -> str:
+    """A duration in seconds for messages and progress lines (s, min, hours, days, years);
+    ``unknown`` when it is not finite."""
+    day = 86400.0
+    if not math.isfinite(seconds):
+        return unknown
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * day:
+        return f"{seconds / 3600:.1f} hours"
+    if seconds < 365 * day:
+        return f"{seconds / day:.1f} days"
+    return f"{seconds / (365.25 * day):.3g} years"

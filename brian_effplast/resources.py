@@ -12,7 +12,7 @@ import os
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Union
 
-from .messages import fmt, gib
+from .messages import duration_text, fmt, gib
 from .schema import ConfigError
 
 if TYPE_CHECKING:  # (annotations only: config imports this module)
@@ -110,20 +110,6 @@ def estimate_seconds(cfg: Config) -> float:
     return steps * _seconds_per_step(cfg)
 
 
-def _duration_text(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "longer than the age of the universe"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * _DAY:
-        return f"{seconds / 3600:.1f} hours"
-    if seconds < 365 * _DAY:
-        return f"{seconds / _DAY:.1f} days"
-    return f"{seconds / (365.25 * _DAY):.3g} years"
-
-
 def _physical_memory():
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -182,6 +168,7 @@ def check_resources(cfg: Config, available_bytes: Union[int, None] = None) -> li
         workers = f", workers = {fmt(cfg.run.workers)}" if cfg.run.workers > 1 else ""
         warnings.append(
             f"{source}: run.duration = {fmt(cfg.run.duration)} time units on {cfg.run.target}: estimated "
-            f"{_duration_text(seconds)} (R = {fmt(R)}, N = {fmt(N)}{workers}); consider a shorter run.duration"
+            f"{duration_text(seconds, unknown='longer than the age of the universe')} "
+            f"(R = {fmt(R)}, N = {fmt(N)}{workers}); consider a shorter run.duration"
         )
     return warnings

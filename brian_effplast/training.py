@@ -16,7 +16,6 @@ change under a run: :func:`resume` refuses an edited ``config.toml``
 unless told to record the change.
 """
 
-import math
 import os
 import shutil
 import signal
@@ -29,6 +28,7 @@ import numpy as np
 
 from .config import SEED_MAX, Config, ConfigError, check_resources
 from .errors import Diverged, Interrupted, RunError
+from .messages import duration_text
 from .rundir import (FILES, check_new_dir, checkpoint_steps, config_edits, config_record, describe_edits, now,
                      read_run, versions, write_checkpoint, write_figure, write_json, write_npz, write_text)
 from .state import saved_keys
@@ -96,16 +96,6 @@ def check_chunking(cfg):
     return n_total, n_bin, n_ce
 
 
-def _fmt_secs(s):
-    if not math.isfinite(s):
-        return "?"
-    if s < 100:
-        return f"{s:.0f} s"
-    if s < 6000:
-        return f"{s / 60:.0f} min"
-    return f"{s / 3600:.1f} h"
-
-
 class Progress:
     """Progress lines on a stream: time units done, rate, time left."""
 
@@ -121,7 +111,7 @@ class Progress:
         done, total = done_steps * self.dt, self.total * self.dt
         left = (total - done) / rate if rate > 0 else float("nan")
         return (f"brian-effplast: {done:.0f}/{total:.0f} time units ({100 * done / total:.0f}%), "
-                f"{rate:.0f} time units/s, {_fmt_secs(left)} left")
+                f"{rate:.0f} time units/s, {duration_text(left)} left")
 
     def _print(self, text):
         if self.tty:
