@@ -44,6 +44,7 @@ from . import figures_fig3 as f3
 from .figures_runs import (DEFAULTS, EXPERIMENTS, QUICK, SIGMAS, SIGMAS_LAMSCALED, STAGES, check_reuse, load_all,
                            mid_duration, run_experiment, write_init_dir)
 from .plotting import new_figure
+from .protocol import describe_protocol
 
 __all__ = ["make_figures", "EXPERIMENTS", "DEFAULTS", "QUICK", "mid_duration", "panel_data", "run_experiment",
            "PANELS", "SIGMAS", "STAGES"]
@@ -143,7 +144,8 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
     _overview(paths, figdir / "overview.png")
     t_draw = time.perf_counter() - t1
     result = {"settings": {"replicas": R, "duration": T, "mid_snapshot": mid, "test_angles": K, "test_hold": H,
-                           "target": target, "workers": workers, "scheduler": scheduler, "quick": bool(quick),
+                           "test_protocol": describe_protocol(K, H), "target": target, "workers": workers,
+                           "scheduler": scheduler, "quick": bool(quick),
                            "experiments": {n: {"model": e[0], "overrides": e[1], "seed": e[2]}
                                            for n, e in EXPERIMENTS.items()}},
               "timings": {"experiments": timings, "simulation_wall_s": round(t_sim, 1),

@@ -38,6 +38,7 @@ def test_every_panel_and_stage_is_written(toy_figures):
     saved = json.loads((out / "figures.json").read_text())
     described = set(PANELS) - {"figS1a", "figS1b"}  # the tuning-curve maps carry no numbers
     assert described <= set(saved["panels"]) and saved["settings"]["duration"] == TOY["duration"]
+    assert saved["settings"]["test_protocol"].startswith(f"{saved['settings']['test_angles']} angles x ")
     for name in EXPERIMENTS:
         for stage in STAGES:
             summary = json.loads((out / "runs" / name / stage / "summary.json").read_text())
