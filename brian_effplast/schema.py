@@ -13,8 +13,8 @@ from typing import Union
 
 __all__ = ["ConfigError", "CircuitParams", "NonlinearityParams", "StimulusParams", "PlasticityParams",
            "InitParams", "RunParams", "TestParams", "SECTIONS", "TASK_DEFAULTS", "TASKS", "TARGETS", "TRIAL_ANGLES",
-           "TEST_STARTS",
-           "NONLINEARITIES", "NEURONS", "PLASTICITY_RULES", "SEED_MAX", "STEP_TOLERANCE", "MAX_FILE_BYTES", "fields_of", "kind_of"]
+           "TEST_STARTS", "NEURONS",
+           "NONLINEARITIES", "PLASTICITY_RULES", "SEED_MAX", "STEP_TOLERANCE", "MAX_FILE_BYTES", "fields_of", "kind_of"]
 
 #: Names accepted for ``task``.
 TASKS = ("estimation", "classification")
