@@ -204,7 +204,9 @@ class Classification(Task):
         return 1.0 - error  # accuracy
 
 
-TASKS = {"estimation": Estimation, "classification": Classification}
+#: The built-in tasks by name. The names alone are :data:`brian_effplast.schema.TASKS`, which the
+#: configuration checks without importing this module (tests/test_tasks_api.py keeps the two equal).
+TASKS = {cls.name: cls for cls in (Estimation, Classification)}
 
 
 def is_import_path(text):

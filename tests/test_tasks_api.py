@@ -100,3 +100,8 @@ def test_panel_drawings_of_one_test_take_the_task_from_the_data_or_an_argument(t
     plotting.figS1_tuning_map(d, "t", task)
     if task == "estimation":
         plotting.fig2b_bias_variance(d)
+
+
+def test_the_built_in_task_names_are_the_configuration_s():
+    from brian_effplast import schema, tasks
+    assert tuple(tasks.TASKS) == schema.TASKS
