@@ -14,6 +14,14 @@ def attach(group, **attributes):
         setattr(group, name, value)
 
 
+def check_sizes(N, replicas):
+    """``(N, replicas)`` as integers, each checked to be ``>= 1`` (a population's sizes)."""
+    for name, value in (("N", N), ("replicas", replicas)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} = {value!r} is not allowed: must be an integer >= 1")
+    return int(N), int(replicas)
+
+
 def noise_array(noise, n, clock, what, name="_timedarray*"):
     """A `TimedArray` of standard normals, shape (steps, n), on ``clock``."""
     noise = np.asarray(noise, dtype=float)

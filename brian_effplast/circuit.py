@@ -18,7 +18,7 @@ from brian2 import NeuronGroup, check_units, second
 from brian2.utils.stringtools import word_substitute
 
 from .nonlinearity import Softplus, check_fi_curve, log1p_function
-from ._groups import ProjectedEuler, attach, noise_array
+from ._groups import ProjectedEuler, attach, check_sizes, noise_array
 
 __all__ = ["RecurrentPopulation"]
 
@@ -65,17 +65,13 @@ class RecurrentPopulation(NeuronGroup):
     @check_units(tau=second)
     def __init__(self, N, replicas, tau, sigma=0.2, fi_curve=None, r_min=0.001, r_max=100.0,
                  r_init=0.1, noise=None, n_out=0, name="population*", **kwds):
-        if isinstance(N, bool) or int(N) != N or N < 1:
-            raise ValueError(f"N = {N!r} is not allowed: must be an integer >= 1")
-        if isinstance(replicas, bool) or int(replicas) != replicas or replicas < 1:
-            raise ValueError(f"replicas = {replicas!r} is not allowed: must be an integer >= 1")
+        N, replicas = check_sizes(N, replicas)
         if not (np.isfinite(sigma) and sigma >= 0):
             raise ValueError(f"sigma = {sigma!r} is not allowed: must be a finite number >= 0")
         if not (0 < r_min < r_max and np.isfinite(r_max)):
             raise ValueError(f"rate bounds [{r_min!r}, {r_max!r}] are not allowed: need 0 < r_min < r_max < inf")
         fi_curve = Softplus() if fi_curve is None else fi_curve
         check_fi_curve(fi_curve, r_min, r_max)
-        N, replicas = int(N), int(replicas)
         namespace = dict(kwds.pop("namespace", {}))
         namespace.update(fi_curve.namespace, tau=tau, r_min=r_min, r_max=r_max, fi_log1p=log1p_function())
         if noise is None:

@@ -28,7 +28,7 @@ from brian2 import NeuronGroup, check_units, second
 from brian2.utils.stringtools import word_substitute
 
 from .nonlinearity import Softplus, log1p_function
-from ._groups import ProjectedEuler, attach
+from ._groups import ProjectedEuler, attach, check_sizes
 
 __all__ = ["PoissonPopulation"]
 
@@ -96,10 +96,7 @@ class PoissonPopulation(NeuronGroup):
     @check_units(tau=second, tau_r=second)
     def __init__(self, N, replicas, tau, rate_scale=10.0, tau_r=None, fi_curve=None, r_init=0.1, n_out=0,
                  name="population*", **kwds):
-        if isinstance(N, bool) or int(N) != N or N < 1:
-            raise ValueError(f"N = {N!r} is not allowed: must be an integer >= 1")
-        if isinstance(replicas, bool) or int(replicas) != replicas or replicas < 1:
-            raise ValueError(f"replicas = {replicas!r} is not allowed: must be an integer >= 1")
+        N, replicas = check_sizes(N, replicas)
         if not (np.isfinite(rate_scale) and rate_scale > 0):
             raise ValueError(f"rate_scale = {rate_scale!r} is not allowed: must be a finite number > 0")
         tau_r = tau if tau_r is None else tau_r
@@ -109,7 +106,6 @@ class PoissonPopulation(NeuronGroup):
         if fi_curve.f_expr is None:
             raise ValueError(f"{type(fi_curve).__name__} has no f_expr: spiking neurons fire at f(h) and need f "
                              f"as a Brian2 expression in x (FICurve.f_expr)")
-        N, replicas = int(N), int(replicas)
         namespace = dict(kwds.pop("namespace", {}))
         namespace.update(fi_curve.namespace, tau=tau, fi_log1p=log1p_function())
         rate = word_substitute(fi_curve.f_expr, {"x": "h"})
