@@ -44,6 +44,7 @@ def describe_protocol(angles, hold, trials=1, start="current", r_init=0.1):
 
     Examples
     --------
+    >>> from brian_effplast.protocol import describe_protocol, AUTHORS_PROTOCOL
     >>> describe_protocol(12, 200.0)
     "12 angles x 200 time units, from the model's state"
     >>> describe_protocol(**AUTHORS_PROTOCOL)
