@@ -235,16 +235,17 @@ class PlasticCircuit:
             raise ValueError(f"noise arrays have different numbers of steps {lengths}: must be equal")
         return out
 
-    def _build(self, t_on, steps=None, fixed_names=False):
+    def _build(self, t_on, steps=None):
         """Create the Brian2 objects from :attr:`state`; returns them by role.
 
-        ``fixed_names`` gives every object a fixed name (standalone: the same
-        generated code every time); ``steps`` limits external noise to the
-        rows of one run (standalone: they are passed per run).
+        Every object has a fixed name: Brian2 names the arrays in generated
+        code after their owners, so with ``name*`` a second model in one
+        process would get ``population_1`` and other code, which Cython
+        compiles anew and standalone cannot cache. ``steps`` limits external
+        noise to the rows of one run (standalone: they are passed per run).
         """
         cfg, R, N, N_s = self.config, self.R, self.N, self.N_s
-        name = (lambda n: n) if fixed_names else (lambda n: n + "*")
-        clock = Clock(dt=self.dt * self.tau, name=name("effplast_clock"))
+        clock = Clock(dt=self.dt * self.tau, name="effplast_clock")
         # external noise: the rows from the current step on (a network starts at t = 0)
         start = self._steps_run
         stop = None if steps is None else start + steps
@@ -253,19 +254,19 @@ class PlasticCircuit:
         objs = {}
         objs["stimulus"] = stim = LangevinStimulus(
             R, cfg.stimulus.mu, cfg.stimulus.kappa, cfg.stimulus.sigma_s, self.tau, noise=noise.get("stimulus"),
-            clock=clock, order=ORDER["stimulus"], name=name("stimulus"))
-        objs["inputs"] = inputs = InputPopulation(stim, N_s, clock=clock, order=ORDER["inputs"], name=name("inputs"))
+            clock=clock, order=ORDER["stimulus"], name="stimulus")
+        objs["inputs"] = inputs = InputPopulation(stim, N_s, clock=clock, order=ORDER["inputs"], name="inputs")
         if cfg.circuit.neuron == "poisson":  # spiking neurons; r is their filtered spike train
             objs["population"] = pop = PoissonPopulation(
                 N, R, self.tau, cfg.circuit.rate_scale, cfg.circuit.tau_r * self.tau, self.fi_curve,
-                cfg.circuit.r_init, clock=clock, order=ORDER["population"], name=name("population"))
+                cfg.circuit.r_init, clock=clock, order=ORDER["population"], name="population")
         else:
             objs["population"] = pop = RecurrentPopulation(
                 N, R, self.tau, cfg.circuit.sigma, self.fi_curve, cfg.circuit.r_min, cfg.circuit.r_max,
                 cfg.circuit.r_init, noise=noise.get("rates"), clock=clock,
-                order=ORDER["population"], name=name("population"))
+                order=ORDER["population"], name="population")
         objs["readout"] = readout = TaskReadout(self.task, stim, code=self.reward is None, clock=clock,
-                                                order=ORDER["reward"], name=name("readout"))
+                                                order=ORDER["reward"], name="readout")
         # the paper's circuit, assembled from the public blocks
         tau_bar, tau_e = pl.tau_bar * self.tau, pl.tau_e * self.tau
         links = dict(reward=(readout, "alpha"), reward_index="replica", gate=(readout, "learn"), clock=clock)
@@ -276,23 +277,23 @@ class PlasticCircuit:
             Plastic, post, syn, neuron = ThreeFactorSynapses, "r", dict(tau_bar=tau_bar), {}
         objs["decoder"] = decoder = Decoder(pop, self.n_out, activity="r", index="replica", replicas=R,
                                             readout=readout, clock=clock, order=ORDER["readouts"],
-                                            name=name("decoder"))
+                                            name="decoder")
         objs["neuron_rules"] = NeuronRules(
             pop, activity="r", tau_bar=tau_bar, bias="b", eta_bias=paper_rate(pl.eta_b, self.tau),
             lam_bias=cfg.lam("b"), decoder=decoder, delta=(readout, "delta"),
             eta_decoder=paper_rate(pl.eta_D, self.tau), lam_decoder=cfg.lam("D"), order=ORDER["neuron_rules"],
-            name=name("neuron_rules"), **neuron, **links)
+            name="neuron_rules", **neuron, **links)
         objs["W_synapses"] = W = Plastic(
             pop, pop, pre="r", post=post, weight="W", eta=paper_rate(pl.eta_W, self.tau), lam=cfg.lam("W"),
-            current="I_rec", accumulate=True, order=ORDER["synapse_rules"], name=name("W_synapses"),
+            current="I_rec", accumulate=True, order=ORDER["synapse_rules"], name="W_synapses",
             **syn, **links)
         W.connect_replicas(R)
         objs["C_synapses"] = C = Plastic(
             inputs, pop, pre="s", post=post, weight="C", eta=paper_rate(pl.eta_C, self.tau), lam=cfg.lam("C"),
-            current="I_in", order=ORDER["synapse_rules"], name=name("C_synapses"), **syn, **links)
+            current="I_in", order=ORDER["synapse_rules"], name="C_synapses", **syn, **links)
         C.connect_replicas(R)
         if self.reward is not None:  # after the readouts, before the readout's own code (gate, alpha_acc)
-            objs["python_reward"] = self._reward_operation(stim, decoder, readout, clock, name("readout_python"))
+            objs["python_reward"] = self._reward_operation(stim, decoder, readout, clock, "readout_python")
         for key, order in (("C_synapses", "currents"), ("decoder", "readouts")):
             for updater in objs[key].summed_updaters.values():
                 updater.order = ORDER[order]
@@ -509,23 +510,24 @@ class PlasticCircuit:
         else every step, subsampled."""
         return (steps, 1) if self._net_steps % steps == 0 else (1, steps)
 
-    def _monitors(self, record, record_every, bin_steps, fixed_names=False):
-        star = "" if fixed_names else "*"
+    def _monitors(self, record, record_every, bin_steps):
         dt = self.dt * self.tau
         # cumulative reward at the start of each bin; the final sum is read after the run
         every, stride = self._every(bin_steps)
-        mons = {"curve": StateMonitor(self.readout, "alpha_acc", record=True, dt=every * dt,
-                                      when="start", name="curve_monitor" + star)}
+        # (each monitor's clock is named too: Brian2 would name it "<monitor>_clock*")
+        clock = lambda every, name: Clock(dt=every * dt, name=f"{name}_clock")
+        mons = {"curve": StateMonitor(self.readout, "alpha_acc", record=True, clock=clock(every, "curve_monitor"),
+                                      when="start", name="curve_monitor")}
         attach(mons["curve"], stride=stride)
         where = {"theta": self.stimulus, "r": self.population, "alpha": self.readout}
         every, stride = self._every(record_every)
         for var in record:
             if var == "y":
                 mons["y"] = StateMonitor(self.readout, [f"y_{k}" for k in range(self.n_out)], record=True,
-                                         dt=every * dt, when="end", name="y_monitor" + star)
+                                         clock=clock(every, "y_monitor"), when="end", name="y_monitor")
             else:
-                mons[var] = StateMonitor(where[var], var, record=True, dt=every * dt,
-                                         when="end", name=f"{var}_monitor" + star)
+                mons[var] = StateMonitor(where[var], var, record=True, clock=clock(every, f"{var}_monitor"),
+                                         when="end", name=f"{var}_monitor")
             attach(mons[var], stride=stride)
         return mons
 
@@ -638,9 +640,9 @@ class PlasticCircuit:
         key = self._structure(steps, record, record_every, bin_steps) + (profile,)
 
         def build():
-            objs = self._build(0.0, steps=steps, fixed_names=True)
+            objs = self._build(0.0, steps=steps)
             objs.update({"monitor_" + k: m for k, m in
-                         self._monitors(record, record_every, bin_steps, fixed_names=True).items()})
+                         self._monitors(record, record_every, bin_steps).items()})
             objs["seed"] = seed = NeuronGroup(1, "noise_seed : integer (shared, constant)", name="noise_seed")
             drop_idle_state_updater(seed)
             return objs, steps * self.dt * self.tau, seed.noise_seed

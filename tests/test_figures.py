@@ -1,4 +1,4 @@
-"""`brian-effplast figures` end to end, at a toy size (numpy target, about a minute).
+"""`brian-effplast figures` end to end, at a toy size on the cython target.
 
 The real run is documented in docs/reproduction.md; this checks that the whole
 pipeline (every experiment on an embedded dask cluster of 2 workers, 3 test
@@ -13,7 +13,9 @@ import pytest
 from brian_effplast import cli
 from brian_effplast.figures import EXPERIMENTS, STAGES
 
-pytestmark = [pytest.mark.slow, pytest.mark.standalone]  # the whole figures pipeline at toy size: minutes
+# the whole figures pipeline at toy size; on cython, whose compiled modules the other tests of the
+# same models share (numpy would take five times as long to simulate)
+pytestmark = pytest.mark.slow
 
 PANELS = ["fig1b", "fig1c", "fig1d", "fig1e", "fig1f", "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b",
           "fig3c", "fig3d", "figS1a", "figS1b", "figS1c", "figS1d", "figS1e", "figS1f", "figS1g",
@@ -25,7 +27,7 @@ TOY = dict(replicas=2, duration=250.0, angles=4, hold=20.0)  # snapshot at 50 (>
 def toy_figures(tmp_path_factory):
     from brian_effplast.figures import make_figures
     out = tmp_path_factory.mktemp("figures")
-    numbers = make_figures(out, target="numpy", workers=2, log=lambda *a: None, **TOY)
+    numbers = make_figures(out, target="cython", workers=2, log=lambda *a: None, **TOY)
     return out, numbers
 
 
@@ -62,9 +64,9 @@ def test_a_second_run_reuses_the_experiments(toy_figures, capsys):
     from brian_effplast.figures import make_figures
     out, first = toy_figures
     before = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("checkpoint.npz")}
-    again = make_figures(out, target="numpy", workers=1, log=lambda *a: None, **TOY)
+    again = make_figures(out, target="cython", workers=1, log=lambda *a: None, **TOY)
     assert {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("checkpoint.npz")} == before
     assert again["panels"]["fig2d"] == first["panels"]["fig2d"]
     # other settings in the same folder: refused, nothing touched
-    assert cli.main(["figures", "--out", str(out), "--replicas", "3", "--duration", "250", "--target", "numpy"]) == 2
+    assert cli.main(["figures", "--out", str(out), "--replicas", "3", "--duration", "250", "--target", "cython"]) == 2
     assert "2 replica(s) x 250 time units, not 3 x 250" in capsys.readouterr().err
