@@ -638,6 +638,7 @@ class PlasticCircuit:
 
     def _run_standalone(self, steps, record, record_every, bin_steps, report, profile, t_on):
         key = self._structure(steps, record, record_every, bin_steps) + (profile,)
+        family = self._structure(None, record, record_every, bin_steps) + (profile,)
 
         def build():
             objs = self._build(0.0, steps=steps)
@@ -647,7 +648,7 @@ class PlasticCircuit:
             drop_idle_state_updater(seed)
             return objs, steps * self.dt * self.tau, seed.noise_seed
 
-        project = active_project(key) or StandaloneProject(key, build, profile=profile)
+        project = active_project(key) or StandaloneProject(key, build, profile=profile, family=family)
         objs = project.objects
         self._bind(objs)
         # (Brian2 hashes run_args arrays: they must be contiguous)

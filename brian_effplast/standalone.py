@@ -9,7 +9,9 @@ compiles once. Projects live in a cache directory
 (``$BRIAN_EFFPLAST_CACHE``, default ``~/.cache/brian-effplast``), one
 folder per structure and process slot, so later processes reuse the
 compiled code (generated files are rewritten only when they change, and
-``make`` skips the rest). A slot is held with an exclusive lock while a
+``make`` skips the rest). A structure that differs from a compiled one only
+in its run's duration starts from a copy of it and recompiles ``main.cpp``
+alone: seconds instead of a minute. A slot is held with an exclusive lock while a
 process uses it: parallel processes get separate slots and never race.
 Processes that start the same structure at once compile it once: one
 compiles under a per-structure lock, the others copy its compiled slot.
@@ -90,9 +92,14 @@ def clear_cache():
     return deleted, freed, kept
 
 
-def _claim_slot(key):
-    """Lock and return a project folder for ``key`` that no other process holds."""
-    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+def _digest(obj):
+    return hashlib.sha1(repr(obj).encode()).hexdigest()[:12]
+
+
+def _claim_slot(key, family):
+    """Lock and return a project folder for ``key`` that no other process holds
+    (named ``<family>_<key>-<slot>``: see :func:`_copy_compiled`)."""
+    digest = f"{_digest(family)}_{_digest(key)}"
     base = os.path.join(cache_root(), "standalone")
     os.makedirs(base, exist_ok=True)
     for slot in range(64):
@@ -121,12 +128,17 @@ def _compile_lock(directory):
 
 
 def _copy_compiled(directory):
-    """Fill the empty slot ``directory`` from another slot of the same structure
-    that finished compiling (``make`` then finds nothing to do); False if none."""
+    """Fill the empty slot ``directory`` from another slot that finished
+    compiling: of the same structure (``make`` then finds nothing to do), else of
+    the same family (the same structure but for the run's duration, which only
+    ``main.cpp`` holds: Brian2 rewrites only the generated files that changed,
+    and ``make`` recompiles only those and what includes them). False if none."""
     if os.path.isdir(directory):
         return False
     prefix = directory.rsplit("-", 1)[0] + "-"
-    for other in sorted(glob.glob(glob.escape(prefix) + "[0-9]*")):
+    family = directory.rsplit("_", 1)[0] + "_"
+    same = sorted(glob.glob(glob.escape(prefix) + "[0-9]*"))
+    for other in same + sorted(set(glob.glob(glob.escape(family) + "*-[0-9]*")) - set(same)):
         if other != directory and os.path.isfile(os.path.join(other, _STAMP)):
             try:  # (not the other slot's results, nor the state files of its runs)
                 shutil.copytree(other, directory, symlinks=True,
@@ -154,14 +166,18 @@ class StandaloneProject:
         used to reseed Brian2's generator at the start of every run.
     profile : bool
         Compile with Brian2's per-code-object profiling.
+    family : tuple, optional
+        The key without the run's duration (default: ``key``): a new
+        structure starts from a compiled project of its family, if there is
+        one, and recompiles only what differs (``main.cpp``).
     """
 
-    def __init__(self, key, build, profile=False):
+    def __init__(self, key, build, profile=False, family=None):
         global _ACTIVE
         if _ACTIVE is not None:
             _ACTIVE.close()
         self.key, self.profile = key, profile
-        self.directory, self._lock = _claim_slot(key)
+        self.directory, self._lock = _claim_slot(key, key if family is None else family)
         self.runs = 0
         set_device("cpp_standalone", build_on_run=False)
         self.device = get_device()
@@ -228,11 +244,11 @@ class StandaloneProject:
         global _ACTIVE
         if _ACTIVE is self:
             _ACTIVE = None
-        # drop the objects so that the next project can reuse their names
-        # (same names, same generated code, nothing to recompile)
+        # drop the objects (the device refers to them until it is reset) so that
+        # the next project can reuse their names: same names, same generated code
         self.objects = self.network = None
-        gc.collect()
         self.device.reinit()
+        gc.collect()
         set_device("runtime")
         if self._lock is not None:
             self._lock.close()

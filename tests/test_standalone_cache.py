@@ -37,3 +37,22 @@ def test_four_processes_starting_the_same_model_compile_it_once(tmp_path):
     assert len({o[0] for o in outs}) == 4  # four different seeds: four different results
     compiled, logs = compiled_slots(tmp_path / "cache")
     assert len(logs) == 4 and len(compiled) == 1, [log.read_text()[-300:] for log in logs]
+
+
+def test_another_duration_in_the_same_process_recompiles_only_main(tmp_path, monkeypatch):
+    """Two runs of one model with different durations are two structures: the second
+    starts from the first's compiled project (its family) and compiles only main.cpp,
+    and its generated code names every object as a fresh process would (no ``_1``:
+    the first project's objects are gone before the second is generated)."""
+    from brian_effplast import Config, PlasticCircuit
+    monkeypatch.setenv("BRIAN_EFFPLAST_CACHE", str(tmp_path / "cache"))
+    cfg = Config.default("estimation").replace(**{"circuit.N": 5, "circuit.N_s": 4})
+    model = PlasticCircuit(cfg, seed=1, target="cpp_standalone")
+    model.run(1.0)
+    model.run(2.0)
+    slots = sorted(Path(tmp_path, "cache", "standalone").glob("*-0"), key=lambda p: (p / "make.log").stat().st_mtime)
+    assert len(slots) == 2 and slots[0].name.split("_")[0] == slots[1].name.split("_")[0]  # one family
+    compiled = [re.findall(r" -c .*?(\S+\.cpp) -o", (s / "make.log").read_text()) for s in slots]
+    assert len(compiled[0]) > 10 and compiled[1] == ["main.cpp"], compiled
+    sources = [sorted(p.name for p in (s / "code_objects").glob("*.cpp")) for s in slots]
+    assert sources[0] == sources[1] and not any("_1." in name for name in sources[1])
