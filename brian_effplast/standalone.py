@@ -11,8 +11,8 @@ folder per structure and process slot, so later processes reuse the
 compiled code (generated files are rewritten only when they change, and
 ``make`` skips the rest). A structure that differs from a compiled one only
 in its run's duration starts from a copy of it and recompiles ``main.cpp``
-alone: seconds instead of a minute. A slot is held with an exclusive lock while a
-process uses it: parallel processes get separate slots and never race.
+alone: seconds instead of a minute. A slot is held with an exclusive lock
+while a process uses it: parallel processes get separate slots and never race.
 Processes that start the same structure at once compile it once: one
 compiles under a per-structure lock, the others copy its compiled slot.
 
