@@ -1,6 +1,6 @@
 """Eq. 10 against REINFORCE: learning rates tuned per rule on one grid, then both against N.
 
-Issue 14, items 1-2 (docs/beyond.md, "REINFORCE" and "Dimension"). Every run is a
+The measurements of docs/beyond.md, "REINFORCE" and "Dimension". Every run is a
 cell of :func:`brian_effplast.sweep.sweep` (train, then the model's test protocol):
 one cell per (rule, learning-rate multiplier, N), each ``--replicas`` independent
 networks in one process (one seed per N, so at each N both rules start from the
@@ -274,11 +274,29 @@ def main(argv=None):
             print(f"| {N} | {LABEL[rule]} | x{mult:g} | {fmt(r['initial'])} | "
                   f"{fmt_speed(r['speed'], a.replicas)} | {fmt(r['final'])} | {fmt_test(r.get('test_prior', []))} | "
                   f"{r.get('train_wall_seconds') or 0:.0f} |")
+    # per N: Eq. 10 against REINFORCE, both at their chosen rates, on the same initial networks
+    stats_N = {}
+    from scipy import stats as st
+    for N in sorted(set(results["eq10"]) & set(results["reinforce"])):
+        pair = [results[rule][N].get(chosen[rule].get(N)) for rule in ("eq10", "reinforce")]
+        if any(r is None or not r.get("final") for r in pair):
+            continue
+        for key in ("speed", "final"):
+            x, y = (np.array([np.nan if v is None else v for v in r[key]], float) for r in pair)
+            both = ~np.isnan(x) & ~np.isnan(y)  # (speed: networks that reached the threshold)
+            if both.sum() < 2:
+                continue
+            welch = st.ttest_ind(x[~np.isnan(x)], y[~np.isnan(y)], equal_var=False)
+            paired = st.wilcoxon(x[both], y[both])
+            stats_N.setdefault(str(N), {})[key] = {"welch_p": float(welch.pvalue), "wilcoxon_paired_p":
+                                                   float(paired.pvalue), "pairs": int(both.sum())}
+            print(f"N = {N}, {key}: Eq. 10 {np.nanmean(x):.3g} vs REINFORCE {np.nanmean(y):.3g}; Welch p = "
+                  f"{welch.pvalue:.2g}; Wilcoxon signed-rank p = {paired.pvalue:.2g} ({both.sum()} pairs)")
     print(f"\nwall time {wall:.0f} s")
 
     record = {"args": {k: v for k, v in vars(a).items()}, "wall_seconds": round(wall, 1),
               "chosen": {rule: {str(N): m for N, m in c.items()} for rule, c in chosen.items()},
-              "stats_grid_N": stats,
+              "stats_grid_N": stats, "stats_per_N": stats_N,
               "cells": {rule: {str(N): {f"x{m:g}": r for m, r in d.items()} for N, d in results[rule].items()}
                         for rule in results}}
     Path(a.json).write_text(json.dumps(record, indent=1, default=float) + "\n")
@@ -352,14 +370,18 @@ def plot(results, chosen, chosen_grid, a):
                         ax.annotate(f"{n}/{a.replicas}", (N, m if n else 0), fontsize=7, color=colors[rule])
     titles = {"speed": f"time to {a.fraction:g} x initial MSE", "final": "final training MSE (last 10%)",
               "test_prior": "test MSE, prior-weighted: median and quartiles"}
+    all_Ns = sorted({N for rule in results for N in results[rule]})
     for ax, key in zip(axes, ("speed", "final", "test_prior")):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(all_Ns, [str(N) for N in all_Ns])
+        ax.set_xticks([], minor=True)
         ax.set_xlabel("N (neurons)")
         ax.set_title(titles[key], fontsize=9)
         ax.legend(fontsize=8)
     axes[0].set_ylabel("time units")
     axes[2].set_yscale("log")
-    fig.suptitle(f"each rule at its chosen learning rate per N; mean ± s.e.m. over {a.replicas} networks, "
+    where = "its best rate at each N" if a.per_N_grid else f"the rate chosen at N = {a.grid_N}"
+    fig.suptitle(f"each rule at {where}; mean ± s.e.m. over {a.replicas} networks, "
                  f"{a.duration:g} time units of training", fontsize=9)
     fig.tight_layout()
     fig.savefig(figs / "beyond_dimension.png", dpi=110)
