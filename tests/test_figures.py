@@ -14,7 +14,7 @@ from brian_effplast import cli
 from brian_effplast.figures import EXPERIMENTS, STAGES
 
 # the whole figures pipeline at toy size; on cython, whose compiled modules the other tests of the
-# same models share (numpy would take five times as long to simulate)
+# same models share (numpy runs these models at about 1 ms per step)
 pytestmark = pytest.mark.slow
 
 PANELS = ["fig1b", "fig1c", "fig1d", "fig1e", "fig1f", "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b",
