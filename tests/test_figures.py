@@ -14,8 +14,9 @@ from brian_effplast import cli
 from brian_effplast.figures import EXPERIMENTS, STAGES
 
 # the whole figures pipeline at toy size; on cython, whose compiled modules the other tests of the
-# same models share (numpy runs these models at about 1 ms per step)
-pytestmark = pytest.mark.slow
+# same models share (numpy runs these models at about 1 ms per step). Cython needs the C++ compiler
+# too: skipped where there is none, with the standalone tests.
+pytestmark = [pytest.mark.slow, pytest.mark.standalone]
 
 PANELS = ["fig1b", "fig1c", "fig1d", "fig1e", "fig1f", "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b",
           "fig3c", "fig3d", "figS1a", "figS1b", "figS1c", "figS1d", "figS1e", "figS1f", "figS1g",
