@@ -282,3 +282,22 @@ def test_standalone_loop_reads_no_clock_per_step():
     loop = loop[loop.index("while(clock"):loop.index("Network::_globally_running = false;")]
     assert "elapsed_realtime" not in loop and "elapsed_realtime" in source
     assert model.t == 1.0 and np.all(np.isfinite(model.state["r"]))
+
+
+def test_a_second_model_in_one_process_generates_the_same_code():
+    """Brian2 names the arrays in generated code after their owners (and a monitor's clock after
+    the monitor), and picks ``name_1`` when a name is taken. With a first model and its monitors
+    still alive, a second model of the same structure must get the same names and so the same
+    code: otherwise Cython compiles every module again (and standalone projects do not match)."""
+    RECORD = ("theta", "r", "y", "alpha")
+    first, second = (PlasticCircuit(task="estimation", seed=s, target="numpy") for s in (1, 2))
+    first.run(0.02)
+    first_monitors = first._monitors(RECORD, 1, 100)  # kept alive: their names (and clocks') are taken
+    second.run(0.02)
+
+    def names_and_code(model, monitors):
+        objs = list(model.network.sorted_objects) + list(monitors.values())
+        code = [str(c.code) for o in model.network.sorted_objects for c in o._code_objects]
+        return sorted(o.name for o in objs), sorted(m.clock.name for m in monitors.values()), code
+
+    assert names_and_code(second, second._monitors(RECORD, 1, 100)) == names_and_code(first, first_monitors)
