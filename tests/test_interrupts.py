@@ -23,10 +23,11 @@ from helpers import assert_same_run, command
 
 pytestmark = pytest.mark.slow
 
-# per target: chunks of ~1-2 s, so that a signal can land inside one
+# per target: three chunks of ~1-2 s each (two replicas), so that a signal can
+# land inside one
 MODELS = {
     "numpy": dict(duration=90.0, checkpoint_every=30.0),
-    "cpp_standalone": dict(duration=24000.0, checkpoint_every=8000.0),
+    "cpp_standalone": dict(duration=3000.0, checkpoint_every=1000.0),
 }
 
 
