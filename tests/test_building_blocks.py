@@ -3,8 +3,8 @@ reference of the same update written here; dt-invariance; clear construction err
 
 import numpy as np
 import pytest
-from brian2 import (DimensionMismatchError, Network, NeuronGroup, StateMonitor, ms, mV, prefs,
-                    second, seed)
+from brian2 import (DimensionMismatchError, Network, NeuronGroup, StateMonitor, device, ms, mV, prefs,
+                    second, seed, set_device)
 
 from brian_effplast.plasticity import Decoder, NeuronRules, ThreeFactorSynapses
 
@@ -45,44 +45,60 @@ def reference(pre, post, alpha, i, j, k_bar, g, lam, w0):
     return w, w_bar
 
 
-@pytest.mark.parametrize("target", ["numpy", "cython"])
-def test_sparse_user_network_matches_numpy(target):
-    prefs.codegen.target = target
+@pytest.fixture
+def standalone(tmp_path):
+    """Brian2's cpp_standalone device for one test (built and run by ``Network.run``)."""
+    set_device("cpp_standalone", directory=str(tmp_path / "project"), build_on_run=True)
+    yield
+    device.reinit()
+    device.activate()
+    set_device("runtime")
+
+
+# (cpp_standalone rather than cython: one compilation of ~30 s instead of ~15 Cython modules of
+# ~7 s each; the oracle tests run the package's own circuit on cython)
+@pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
+def test_sparse_user_network_matches_numpy(target, request):
+    if target == "cpp_standalone":
+        request.getfixturevalue("standalone")
+    else:
+        prefs.codegen.target = target
     seed(3)
     steps = 600
     G, inp, critic = user_network()
     rec = ThreeFactorSynapses(G, G, pre="r", post="r", reward=critic.alpha, reward_index="block", eta=ETA,
                               tau_bar=TAU_BAR, lam=LAM, current="I_syn", order=1, name="rec")
     rec.connect(p=0.2, condition="block_pre == block_post")
-    rec.w = "0.2*randn()"
+    # initial values that are functions of the indices: known after the run on every device
+    # (a standalone device has no values before its binary runs)
+    rec.w = "0.2*sin(7*i + 3*j)"
     ff = ThreeFactorSynapses(inp, G, pre="s", post="r", reward=(critic, "alpha"), reward_index="block",
                              weight="c", eta=2 * ETA, tau_bar=2 * TAU_BAR, lam=0.0, current="I_in",
                              accumulate=False, order=1, name="ff")
     ff.connect(p=0.2)
-    ff.c = "0.3*rand()"
+    ff.c = "0.15*(1 + sin(5*i + 11*j))"
     dec = Decoder(G, 2, activity="r", index="block", replicas=BLOCKS, order=1, name="dec")
     bias = NeuronRules(G, reward=(critic, "alpha"), reward_index="block", tau_bar=TAU_BAR, bias="b",
                        eta_bias=ETA, lam_bias=0.1, order=2, name="bias_rule")
     G.D_0, G.D_1 = "0.1*randn()", "0.1*randn()"
-    w0, c0, b0 = np.array(rec.w[:]), np.array(ff.c[:]), np.array(G.b[:])
     mon = StateMonitor(G, "r", record=True, when="end")
     mon_s = StateMonitor(inp, "s", record=True, when="end")
     mon_a = StateMonitor(critic, "alpha", record=True, when="end")
     mon_y = StateMonitor(dec.outputs, "y", record=True, when="end")
     net = Network(G, inp, critic, rec, ff, dec, bias, mon, mon_s, mon_a, mon_y)
     net.run(steps * 0.1 * ms)
+    ri, rj, fi, fj = (np.asarray(v[:]) for v in (rec.i, rec.j, ff.i, ff.j))
+    w0, c0, b0 = 0.2 * np.sin(7 * ri + 3 * rj), 0.15 * (1 + np.sin(5 * fi + 11 * fj)), np.full(N, 0.2)
     r, s, a = mon.r[:].T, mon_s.s[:].T, mon_a.alpha[:].T  # (steps, n)
     assert len(rec) > 0 and len(rec) < N * N // BLOCKS  # sparse
     fac = rec.step_factors()
     assert fac["k_bar"] == pytest.approx(0.1 / 20) and fac["g"] == pytest.approx(40 * 1e-4)
     # each synapse reads the reward of its postsynaptic neuron's block
-    i, j = np.asarray(rec.i[:]), np.asarray(rec.j[:])
-    w, w_bar = reference(r, r, a[:, np.asarray(G.block[:])[j]], i, j, fac["k_bar"], fac["g"], LAM, w0)
+    w, w_bar = reference(r, r, a[:, np.asarray(G.block[:])[rj]], ri, rj, fac["k_bar"], fac["g"], LAM, w0)
     np.testing.assert_allclose(rec.w[:], w, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(rec.w_bar[:], w_bar, rtol=1e-10, atol=1e-13)
-    i, j = np.asarray(ff.i[:]), np.asarray(ff.j[:])
     f = ff.step_factors()
-    c, c_bar = reference(s, r, a[:, np.asarray(G.block[:])[j]], i, j, f["k_bar"], f["g"], 0.0, c0)
+    c, c_bar = reference(s, r, a[:, np.asarray(G.block[:])[fj]], fi, fj, f["k_bar"], f["g"], 0.0, c0)
     np.testing.assert_allclose(ff.c[:], c, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(ff.c_bar[:], c_bar, rtol=1e-10, atol=1e-13)
     # the bias rule: the same with x = r, one per neuron

@@ -49,17 +49,20 @@ def test_wheel_runs_demo_train_by_name_and_info_outside_the_checkout(installed):
              "import brian_effplast.config, brian_effplast.analysis; assert 'brian2' not in sys.modules"],
             cwd=work, env=env)
     assert str(REPO) not in p.stdout and "site-packages" in p.stdout
-    run([exe, "demo", "--out", work / "demo", "--duration", "300", "--quiet"], cwd=work, env=env)
+    # one compiled train and test structure serves every command (same task, replicas and duration):
+    # the prior's parameters are run arguments, not compiled
+    run([exe, "demo", "--out", work / "demo", "--duration", "100", "--quiet"], cwd=work, env=env)
     assert json.loads((work / "demo" / "summary.json").read_text())["status"] == "complete"
     assert (work / "demo" / "test.npz").is_file()
-    run([exe, "train", "classification", "--out", work / "cls", "--duration", "200", "--seed", "1", "--quiet"],
-        cwd=work, env=env)
-    summary = json.loads((work / "cls" / "summary.json").read_text())
-    assert summary["status"] == "complete" and summary["model_file"].endswith("classification.toml")
-    info = run([exe, "info", work / "cls"], cwd=work, env=env).stdout
-    assert "classification" in info and "complete" in info
-    run([exe, "test", work / "cls", "--hold", "40", "--quiet"], cwd=work, env=env)
-    assert (work / "cls" / "test.npz").is_file()
+    run([exe, "train", "estimation_narrow_prior", "--out", work / "narrow", "--duration", "100", "--seed", "1",
+         "--quiet"], cwd=work, env=env)
+    summary = json.loads((work / "narrow" / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["model_file"].endswith("estimation_narrow_prior.toml")
+    info = run([exe, "info", work / "narrow"], cwd=work, env=env).stdout
+    assert "estimation" in info and "complete" in info
+    # the trained model, loaded back in another target
+    run([exe, "test", work / "narrow", "--hold", "12", "--target", "numpy", "--quiet"], cwd=work, env=env)
+    assert (work / "narrow" / "test.npz").is_file()
     run([exe, "sweep", "estimation", "--out", work / "sweep", "--grid", "run.seed=1,2", "--duration", "100",
          "--workers", "2", "--quiet"], cwd=work, env=env)
     table = (work / "sweep" / "results.csv").read_text().splitlines()
