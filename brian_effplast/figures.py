@@ -42,7 +42,7 @@ from . import figures_fig1 as f1
 from . import figures_fig2 as f2
 from . import figures_fig3 as f3
 from .figures_runs import (DEFAULTS, EXPERIMENTS, QUICK, SIGMAS, SIGMAS_LAMSCALED, STAGES, check_reuse, load_all,
-                           mid_duration, run_experiment, write_init_dir)
+                           check_duration, mid_duration, run_experiment, write_init_dir)
 from .plotting import new_figure
 from .protocol import describe_protocol
 
@@ -100,6 +100,7 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
         if v is not None:
             base[k] = v
     R, T, K, H = int(base["replicas"]), float(base["duration"]), int(base["angles"]), float(base["hold"])
+    check_duration(T, R, target)
     mid = mid_duration(T)
     out = Path(out_dir)
     root = out / "runs"

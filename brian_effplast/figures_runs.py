@@ -24,7 +24,7 @@ import numpy as np
 
 from .modelfiles import model_path
 
-__all__ = ["EXPERIMENTS", "SIGMAS", "SIGMAS_LAMSCALED", "DEFAULTS", "QUICK", "STAGES", "mid_duration", "run_experiment",
+__all__ = ["EXPERIMENTS", "SIGMAS", "SIGMAS_LAMSCALED", "DEFAULTS", "QUICK", "STAGES", "mid_duration", "check_duration", "run_experiment",
            "write_init_dir", "load_all", "check_reuse"]
 
 #: experiment name -> (model file under models/, config overrides, seed)
@@ -63,6 +63,20 @@ def mid_duration(duration, curve_bin=10.0):
     training is shorter than 50000, rounded to whole learning-curve bins."""
     mid = 10000.0 if duration >= 50000.0 else duration / 5.0
     return max(curve_bin, round(mid / curve_bin) * curve_bin)
+
+
+def check_duration(duration, replicas, target):
+    """Refuse, before anything runs, a ``duration`` whose mid-training snapshot
+    (:func:`mid_duration`) would not come after every experiment's learning transient."""
+    from .config import ConfigError
+    mid = mid_duration(duration)
+    for name in EXPERIMENTS:
+        transient = _base_config(name, replicas, target).run.transient
+        if mid <= transient:
+            shortest = 5 * (transient + 10.0)
+            raise ConfigError(f"figures: --duration {duration:g} puts the mid-training snapshot at {mid:g} "
+                              f"time units, within the learning transient of {name} ({transient:g}): "
+                              f"the duration must be at least {shortest:g}")
 
 
 def _complete(run_dir, need_test=True):

@@ -584,3 +584,13 @@ def test_workers_spread_replicas_over_processes(tmp_path):
     resumed = load_npz(b / "checkpoint.npz")
     for key in ("W", "C", "b", "D", "r", "curve"):
         np.testing.assert_array_equal(resumed[key], got[key], err_msg=key)
+
+
+def test_figures_refuses_a_duration_whose_snapshot_falls_in_the_transient(tmp_path, capsys):
+    """The mid-training snapshot is a fifth of the duration: at 100 it would be at 20, inside the
+    40-time-unit transient. One clear error before anything runs, and nothing written."""
+    out = tmp_path / "fig"
+    assert cli.main(["figures", "--out", str(out), "--duration", "100", "--replicas", "1", "--target", "numpy"]) == 2
+    err = capsys.readouterr().err
+    assert "--duration 100 puts the mid-training snapshot at 20" in err and "at least 250" in err, err
+    assert not out.exists()

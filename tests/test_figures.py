@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.standalone]
 PANELS = ["fig1b", "fig1c", "fig1d", "fig1e", "fig1f", "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b",
           "fig3c", "fig3d", "figS1a", "figS1b", "figS1c", "figS1d", "figS1e", "figS1f", "figS1g",
           "fig3a_lamscaled", "fig3b_lamscaled", "fig3c_lamscaled", "fig3d_lamscaled", "figS1g_lamscaled"]
-TOY = dict(replicas=2, duration=100.0, angles=4, hold=12.0)  # snapshot at 50 (> the transient of 40)
+TOY = dict(replicas=2, duration=250.0, angles=4, hold=12.0)  # snapshot at 50 (> the transient of 40)
 
 
 @pytest.fixture(scope="module")
@@ -69,5 +69,5 @@ def test_a_second_run_reuses_the_experiments(toy_figures, capsys):
     assert {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("checkpoint.npz")} == before
     assert again["panels"]["fig2d"] == first["panels"]["fig2d"]
     # other settings in the same folder: refused, nothing touched
-    assert cli.main(["figures", "--out", str(out), "--replicas", "3", "--duration", "100", "--target", "cython"]) == 2
-    assert "2 replica(s) x 100 time units, not 3 x 100" in capsys.readouterr().err
+    assert cli.main(["figures", "--out", str(out), "--replicas", "3", "--duration", "250", "--target", "cython"]) == 2
+    assert "2 replica(s) x 250 time units, not 3 x 250" in capsys.readouterr().err
