@@ -34,7 +34,9 @@ Measures per network (replica):
 
 Resumable: running it again reuses every finished cell. Prints a table, writes
 ``benchmarks/dimension_study.json`` and ``docs/figures/beyond_reinforce.png``,
-``docs/figures/beyond_dimension.png``.
+``docs/figures/beyond_dimension.png`` (with ``--per-N-grid``:
+``benchmarks/dimension_study_per_N.json`` and ``docs/figures/beyond_dimension_per_N.png``,
+each point labelled with the multiplier its N chose).
 """
 
 import argparse
@@ -188,7 +190,8 @@ def main(argv=None):
     p.add_argument("--smooth", type=int, default=10, help="smoothing window, curve bins")
     p.add_argument("--initial", type=float, default=100.0, help="time units averaged for the initial MSE")
     p.add_argument("--fraction", type=float, default=0.75, help="learning speed: time to reach FRACTION x initial")
-    p.add_argument("--json", default=str(HERE / "dimension_study.json"))
+    p.add_argument("--json", default=None,
+                   help="default: dimension_study.json here (dimension_study_per_N.json with --per-N-grid)")
     p.add_argument("--figures", default=str(ROOT / "docs" / "figures"))
     p.add_argument("--analyse-only", action="store_true", help="no training: tables from finished cells only")
     a = p.parse_args(argv)
@@ -299,6 +302,8 @@ def main(argv=None):
               "stats_grid_N": stats, "stats_per_N": stats_N,
               "cells": {rule: {str(N): {f"x{m:g}": r for m, r in d.items()} for N, d in results[rule].items()}
                         for rule in results}}
+    if a.json is None:
+        a.json = str(HERE / ("dimension_study_per_N.json" if a.per_N_grid else "dimension_study.json"))
     Path(a.json).write_text(json.dumps(record, indent=1, default=float) + "\n")
     print(f"wrote {a.json}")
     plot(results, chosen, chosen_grid, a)
@@ -364,6 +369,10 @@ def plot(results, chosen, chosen_grid, a):
             y = [m for m, s, n in ms if n]
             e = [0 if math.isnan(s) else s for m, s, n in ms if n]
             ax.errorbar(x, y, yerr=e, marker="o", capsize=3, color=colors[rule], label=LABEL[rule])
+            if key == "final" and a.per_N_grid:  # which rate each N chose
+                for N, m in zip(x, y):
+                    ax.annotate(f"x{chosen[rule][N]:g}", (N, m), textcoords="offset points", xytext=(4, 4),
+                                fontsize=7, color=colors[rule])
             if key == "speed":
                 for N, (m, s, n) in zip(Ns, ms):
                     if n < a.replicas:
@@ -384,9 +393,10 @@ def plot(results, chosen, chosen_grid, a):
     fig.suptitle(f"each rule at {where}; mean ± s.e.m. over {a.replicas} networks, "
                  f"{a.duration:g} time units of training", fontsize=9)
     fig.tight_layout()
-    fig.savefig(figs / "beyond_dimension.png", dpi=110)
+    name = "beyond_dimension_per_N.png" if a.per_N_grid else "beyond_dimension.png"
+    fig.savefig(figs / name, dpi=110)
     plt.close(fig)
-    print(f"wrote {figs / 'beyond_reinforce.png'}, {figs / 'beyond_dimension.png'}")
+    print(f"wrote {figs / 'beyond_reinforce.png'}, {figs / name}")
 
 
 if __name__ == "__main__":
