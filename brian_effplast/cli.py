@@ -130,7 +130,8 @@ def _parser():
     f.add_argument("--replicas", type=int, metavar="R",
                    help="networks (replicas) per experiment (default 20, the paper's; quick 2)")
     f.add_argument("--duration", type=float, metavar="T",
-                   help="training time units (default 260000; quick 3000)")
+                   help="training time units (default 260000; quick 3000; at least 250, so that the "
+                        "mid-training snapshot, a fifth of it, comes after the transient)")
     f.add_argument("--quick", action="store_true", help="2 replicas, 3000 time units, 8 test angles x 60")
     f.add_argument("--workers", type=int, metavar="W",
                    help="worker processes of the embedded dask cluster (default: one per core; 1: no cluster)")
