@@ -1,10 +1,11 @@
 """Behaviour of `PlasticCircuit` as a whole: replicas, the learning switch and gate,
 reproducibility, the noise-free fixed point and continuing a saved model.
 
-cpp_standalone compiles a fresh project for every run, so this file uses exactly
-four standalone runs: two in `test_replicas_are_independent` and two shared by
-`test_learning_off_freezes_parameters` and `test_same_seed_same_result`
-(through the cached `_frozen_run`).
+On cpp_standalone every new structure (replicas, recorded variables...) is a
+compilation of tens of seconds, so this file compiles two: one for
+`test_replicas_are_independent` (every run there has the same structure) and
+one shared by `test_learning_off_freezes_parameters` and
+`test_same_seed_same_result` (through the cached `_frozen_run`).
 """
 
 import numpy as np
@@ -57,20 +58,39 @@ def test_replicas_are_independent(target):
     for key in PARAMS:
         moved = np.abs(many.state[key] - init[key]).reshape(R, -1).max(axis=1)
         assert np.all(moved > 1e-6), (key, moved)
-    # one single-replica run per replica (only the last one in standalone: compile time)
-    for k in ([R - 1] if target == "cpp_standalone" else range(R)):
-        one_noise = {"stimulus": noise["stimulus"][:, k:k + 1],
-                     "rates": noise["rates"][:, k * N:(k + 1) * N]}
-        one = PlasticCircuit(cfg, replicas=1, seed=4, target=target, noise=one_noise,
-                             state={key: v[k:k + 1] for key, v in init.items()})
-        out_one = one.run(steps * dt, record=record)
+
+    def assert_same_replica(k, model, out, q):
+        """Replica ``q`` of ``model`` went exactly as replica ``k`` of ``many``."""
         for key in STATE_KEYS:
-            np.testing.assert_allclose(one.state[key][0], many.state[key][k], rtol=RTOL, atol=ATOL,
+            np.testing.assert_allclose(model.state[key][q], many.state[key][k], rtol=RTOL, atol=ATOL,
                                        err_msg=f"replica {k}: {key}")
         for var in record:
-            np.testing.assert_allclose(out_one[var][:, 0], out_many[var][:, k], rtol=RTOL, atol=ATOL,
+            np.testing.assert_allclose(out[var][:, q], out_many[var][:, k], rtol=RTOL, atol=ATOL,
                                        err_msg=f"replica {k}: recorded {var}")
-        np.testing.assert_allclose(out_one["curve"][0], out_many["curve"][k], rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(out["curve"][q], out_many["curve"][k], rtol=RTOL, atol=ATOL)
+
+    # every other replica given another state and other noise: replica k does not move
+    # (the same compiled structure: no new compilation in standalone)
+    other = copy_state(PlasticCircuit(cfg, replicas=R, seed=99, target=target).state)
+    other_noise = normal_noise(22, steps, R, N)
+    for k in range(R):
+        state = {key: np.array(other[key], copy=True) for key in init}
+        for key in init:
+            state[key][k] = init[key][k]
+        mixed = {"stimulus": other_noise["stimulus"].copy(), "rates": other_noise["rates"].copy()}
+        mixed["stimulus"][:, k] = noise["stimulus"][:, k]
+        mixed["rates"][:, k * N:(k + 1) * N] = noise["rates"][:, k * N:(k + 1) * N]
+        model = PlasticCircuit(cfg, replicas=R, seed=4, target=target, noise=mixed, state=state)
+        assert_same_replica(k, model, model.run(steps * dt, record=record), k)
+    # and a replica alone is the same replica (standalone: the oracle tests check one and two
+    # replicas against the NumPy reference, so a second compilation is not needed here)
+    if target != "cpp_standalone":
+        for k in range(R):
+            one_noise = {"stimulus": noise["stimulus"][:, k:k + 1],
+                         "rates": noise["rates"][:, k * N:(k + 1) * N]}
+            one = PlasticCircuit(cfg, replicas=1, seed=4, target=target, noise=one_noise,
+                                 state={key: v[k:k + 1] for key, v in init.items()})
+            assert_same_replica(k, one, one.run(steps * dt, record=record), 0)
 
 
 # ----------------------------------------------------------------------------------------
