@@ -24,8 +24,8 @@ import numpy as np
 
 from .modelfiles import model_path
 
-__all__ = ["EXPERIMENTS", "SIGMAS", "SIGMAS_LAMSCALED", "DEFAULTS", "QUICK", "STAGES", "mid_duration", "check_duration", "run_experiment",
-           "write_init_dir", "load_all", "check_reuse"]
+__all__ = ["EXPERIMENTS", "SIGMAS", "SIGMAS_LAMSCALED", "DEFAULTS", "QUICK", "STAGES", "mid_duration",
+           "check_duration", "run_experiment", "write_init_dir", "load_all", "check_reuse"]
 
 #: experiment name -> (model file under models/, config overrides, seed)
 EXPERIMENTS = {
@@ -73,7 +73,7 @@ def check_duration(duration, replicas, target):
     for name in EXPERIMENTS:
         transient = _base_config(name, replicas, target).run.transient
         if mid <= transient:
-            shortest = 5 * (transient + 10.0)
+            shortest = 5 * (transient + 10.0)  # (mid_duration: a fifth, in whole 10-unit bins)
             raise ConfigError(f"figures: --duration {duration:g} puts the mid-training snapshot at {mid:g} "
                               f"time units, within the learning transient of {name} ({transient:g}): "
                               f"the duration must be at least {shortest:g}")
