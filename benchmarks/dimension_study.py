@@ -15,6 +15,9 @@ same initial networks).
   chosen at ``--grid-N``.
 - Chosen multiplier: lowest final training MSE (mean over the replicas). A cell
   that diverged or failed is never chosen.
+  With ``--per-N-grid`` speed is also compared at each rule's *fastest*
+  multiplier per N (the most networks reaching the threshold, then the shortest
+  mean time).
 
 Measures per network (replica):
 
