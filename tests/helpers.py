@@ -9,6 +9,13 @@ from brian_effplast.state import saved_keys
 
 TARGETS = ["numpy", "cython", "cpp_standalone"]
 
+#: The step-by-step checks (test_oracle_match.py, test_reinforce.py, test_model_behaviour.py, test_cli.py's
+#: change of target) share one structure per task and rule: 2 replicas, external noise, these variables
+#: recorded, runs of 300 steps. On cpp_standalone a structure is a compilation of tens of seconds; these
+#: compile one. (With run.trial, a standalone run is one binary run per trial: trials of 300 steps, 3 time
+#: units, keep that structure also in runs of several trials.)
+CHECK_R, CHECK_STEPS, CHECK_RECORD = 2, 300, ("theta", "r", "y", "alpha")
+
 
 def command():
     """The ``brian-effplast`` command of this environment."""

@@ -16,7 +16,7 @@ import pytest
 from brian_effplast import analysis, cli, runs
 from brian_effplast.config import Config
 from brian_effplast.state import SAVED_KEYS
-from helpers import assert_same_run, command, load_npz, write_model
+from helpers import CHECK_R, CHECK_RECORD, CHECK_STEPS, assert_same_run, command, load_npz, normal_noise, write_model
 
 REPO = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -298,14 +298,13 @@ def test_load_in_another_target_continues_identically(trained):
     on numpy when both get the same external noise."""
     d = trained["estimation"]
     cfg = Config.from_toml(d / "config.toml")
-    R, N, steps = cfg.run.replicas, cfg.circuit.N, 300
-    rng = np.random.default_rng(2)
-    noise = {"stimulus": rng.standard_normal((steps, R)), "rates": rng.standard_normal((steps, R * N))}
+    assert cfg.run.replicas == CHECK_R  # (the structure of the step-by-step checks: no compilation of its own)
+    noise = normal_noise(2, CHECK_STEPS, CHECK_R, cfg.circuit.N)
     ends = {}
     for target in ("numpy", "cpp_standalone"):
         model = runs.load(d, target=target, noise=noise)
         assert model.target == target and model.t == cfg.run.duration
-        out = model.run(steps * cfg.circuit.dt, record=("y",))
+        out = model.run(CHECK_STEPS * cfg.circuit.dt, record=CHECK_RECORD)
         ends[target] = (model.state, out["y"])
     (s_np, y_np), (s_cpp, y_cpp) = ends["numpy"], ends["cpp_standalone"]
     start = load_npz(d / "checkpoint.npz")

@@ -2,16 +2,16 @@
 reproducibility, the noise-free fixed point and continuing a saved model.
 
 On cpp_standalone every new structure (replicas, recorded variables...) is a
-compilation of tens of seconds, so this file compiles two: one for
-`test_replicas_are_independent` (every run there has the same structure) and
-one shared by `test_learning_off_freezes_parameters` and
-`test_same_seed_same_result` (through the cached `_frozen_run`).
+compilation of tens of seconds: `test_replicas_are_independent` runs the
+structure of test_oracle_match.py (helpers.CHECK_*), and
+`test_learning_off_freezes_parameters` and `test_same_seed_same_result` share
+one more (through the cached `_frozen_run`).
 """
 
 import numpy as np
 import pytest
 
-from helpers import TARGETS, normal_noise
+from helpers import CHECK_R, CHECK_RECORD, CHECK_STEPS, TARGETS, normal_noise
 from brian_effplast import Config, PlasticCircuit, STATE_KEYS
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -44,11 +44,10 @@ def assert_states_equal(a, b, keys=STATE_KEYS):
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_replicas_are_independent(target):
-    R, steps = 3, 300
+    R, steps, record = CHECK_R, CHECK_STEPS, CHECK_RECORD  # (the structure of test_oracle_match.py)
     cfg = fast_learning()
     N, dt = cfg.circuit.N, cfg.circuit.dt
     noise = normal_noise(21, steps, R, N)
-    record = ("theta", "r", "y", "alpha")
     many = PlasticCircuit(cfg, replicas=R, seed=4, target=target, noise=noise)
     init = copy_state(many.state)
     # the replicas really differ (else swapping them would go unnoticed)
@@ -293,15 +292,16 @@ def test_standalone_loop_reads_no_clock_per_step():
     network.cpp must still apply to the installed Brian2. (The clock read for progress reports
     stays: it runs only when a report function is set, which this package never does.)"""
     from brian_effplast import standalone
-    model = PlasticCircuit(Config.default("estimation").replace(**{"circuit.N": 4}), seed=1,
-                           target="cpp_standalone")
-    model.run(1.0)
+    cfg = fast_learning()  # the structure of helpers.CHECK_*: compiled once for the other tests
+    model = PlasticCircuit(cfg, replicas=CHECK_R, seed=1, target="cpp_standalone",
+                           noise=normal_noise(1, CHECK_STEPS, CHECK_R, cfg.circuit.N))
+    model.run(CHECK_STEPS * cfg.circuit.dt, record=CHECK_RECORD)
     with open(f"{standalone._ACTIVE.directory}/network.cpp") as f:
         source = f.read()
     loop = source[source.index("void Network::run("):]
     loop = loop[loop.index("while(clock"):loop.index("Network::_globally_running = false;")]
     assert "elapsed_realtime" not in loop and "elapsed_realtime" in source
-    assert model.t == 1.0 and np.all(np.isfinite(model.state["r"]))
+    assert model.t == CHECK_STEPS * cfg.circuit.dt and np.all(np.isfinite(model.state["r"]))
 
 
 def test_a_second_model_in_one_process_generates_the_same_code():

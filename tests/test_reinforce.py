@@ -14,12 +14,12 @@ import pytest
 from brian2 import DimensionMismatchError, NeuronGroup, ms, prefs, second
 
 import oracle
+from helpers import CHECK_R as R, CHECK_RECORD as RECORD, CHECK_STEPS as STEPS
 from helpers import TARGETS, assert_same_run, load_npz, normal_noise, write_model
 from brian_effplast import Config, ConfigError, PlasticCircuit, Softplus, check_fi_curve, cli
 from brian_effplast.plasticity import NeuronRules, ReinforceSynapses
 
 REPO = Path(__file__).resolve().parent.parent
-STEPS = 1500
 RTOL, ATOL = 1e-9, 1e-12  # round-off of -ffast-math code vs NumPy (as tests/test_oracle_match.py)
 TAU_E = 2.0  # time units: not tau_bar (6.67), so that a mix-up of the two shows
 
@@ -113,12 +113,12 @@ def assert_state(got, expected, keys=("W", "C", "b", "D", "W_e", "C_e", "b_e", "
 @pytest.mark.parametrize("target, task", [(t, "estimation") for t in TARGETS] + [("numpy", "classification")])
 def test_every_target_matches_the_reference(target, task):
     cfg = fast_reinforce(task)
-    noise = normal_noise(31, STEPS, 1, cfg.circuit.N)
-    model = PlasticCircuit(cfg, seed=9, target=target, noise=noise)
+    noise = normal_noise(31, STEPS, R, cfg.circuit.N)  # (the structure of helpers.CHECK_*)
+    model = PlasticCircuit(cfg, seed=9, target=target, replicas=R, noise=noise)
     p, state = reference_inputs(model)
     assert sorted(state) == ["C", "C_e", "D", "W", "W_e", "b", "b_e", "r", "r_bar", "theta"]
     expected, alphas = reference(p, state, noise["stimulus"], noise["rates"], STEPS)
-    out = model.run(STEPS * cfg.circuit.dt, record=("alpha",))
+    out = model.run(STEPS * cfg.circuit.dt, record=RECORD)
     np.testing.assert_allclose(out["alpha"], alphas, rtol=RTOL, atol=ATOL)
     assert_state(model.state, expected)
     # learning happened: every parameter and trace moved well beyond the tolerance
@@ -131,7 +131,7 @@ def test_trial_starts_reset_the_traces(target):
     """run.trial: each trial starts from r_init with r_bar and the traces at 0, learning off for
     run.transient; the reference does the same by hand."""
     cfg = fast_reinforce().replace(**{"run.transient": 1.0, "run.trial": 3.0})
-    R, N, steps = 2, cfg.circuit.N, 900  # trials [0, 3), [3, 6) and [6, 9)
+    N, steps = cfg.circuit.N, 3 * STEPS  # trials [0, 3), [3, 6) and [6, 9): STEPS each
     noise = normal_noise(32, steps, R, N)
     model = PlasticCircuit(cfg, seed=10, target=target, replicas=R, noise=noise)
     p, state = reference_inputs(model)
@@ -144,9 +144,8 @@ def test_trial_starts_reset_the_traces(target):
             state, a = reference(dict(p, plastic=plastic), state, noise["stimulus"][done:], noise["rates"][done:], n)
             alphas.append(a)
             done += n
-    # two calls, so that a trial boundary also falls inside a call (every part is one trial
-    # long: cpp_standalone compiles one structure)
-    outs = [model.run(3.0, record=("alpha",)), model.run(6.0, record=("alpha",))]
+    # two calls, the second with a trial boundary inside (the structure of the test above)
+    outs = [model.run(n * STEPS * cfg.circuit.dt, record=RECORD) for n in (1, 2)]
     np.testing.assert_allclose(np.concatenate([o["alpha"] for o in outs]), np.concatenate(alphas),
                                rtol=RTOL, atol=ATOL)
     assert_state(model.state, state)

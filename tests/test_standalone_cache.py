@@ -26,34 +26,37 @@ def compiled_files(cache):
     return {log.parent.name: re.findall(r" -c .*?(\S+\.cpp) -o", log.read_text()) for log in logs}
 
 
-def test_four_processes_starting_the_same_model_compile_it_once(tmp_path):
+def test_a_structure_compiles_once_and_another_duration_only_main(tmp_path, monkeypatch):
     """Four processes, four seeds, one structure: one compiles it, the others copy its
     project and compile nothing at all (the generated code does not depend on the
-    seed, the state or the process)."""
-    env = dict(os.environ, BRIAN_EFFPLAST_CACHE=str(tmp_path / "cache"))
-    procs = [subprocess.Popen([sys.executable, "-c", START, str(seed)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for seed in range(4)]
+    seed, the state or the process). Then, in this process, a run of that structure
+    compiles nothing either, and a run of another duration (another structure of the
+    same family) starts from a copy and compiles only main.cpp, its code naming every
+    object as a fresh process would (no ``_1``: the first project's objects are gone
+    before the second is generated)."""
+    from brian_effplast import Config, PlasticCircuit
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BRIAN_EFFPLAST_CACHE", str(cache))
+    procs = [subprocess.Popen([sys.executable, "-c", START, str(seed)], env=dict(os.environ),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in range(4)]
     outs = [p.communicate(timeout=600) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
     assert len({o[0] for o in outs}) == 4  # four different seeds: four different results
-    compiled = sorted(compiled_files(tmp_path / "cache").values(), key=len)
-    assert len(compiled) == 4 and compiled[:3] == [[], [], []] and len(compiled[3]) > 10, compiled
+    compiled = compiled_files(cache)
+    assert len(compiled) == 4 and sorted(map(len, compiled.values()))[:3] == [0, 0, 0], compiled
+    full, = [slot for slot, files in compiled.items() if len(files) > 10]
 
-
-def test_another_duration_in_the_same_process_recompiles_only_main(tmp_path, monkeypatch):
-    """Two runs of one model with different durations are two structures: the second
-    starts from the first's compiled project (its family) and compiles only main.cpp,
-    and its generated code names every object as a fresh process would (no ``_1``:
-    the first project's objects are gone before the second is generated)."""
-    from brian_effplast import Config, PlasticCircuit
-    monkeypatch.setenv("BRIAN_EFFPLAST_CACHE", str(tmp_path / "cache"))
     cfg = Config.default("estimation").replace(**{"circuit.N": 5, "circuit.N_s": 4})
-    model = PlasticCircuit(cfg, seed=1, target="cpp_standalone")
+    model = PlasticCircuit(cfg, seed=5, target="cpp_standalone")
+    logs = lambda: {p.parent.name: p.stat().st_mtime_ns for p in cache.glob("standalone/*/make.log")}
+    before = logs()
+    model.run(2.0)  # the structure of the four processes
+    used, = [slot for slot, stamp in logs().items() if stamp != before[slot]]
+    assert compiled_files(cache)[used] == []
     model.run(1.0)
-    model.run(2.0)
-    slots = sorted(Path(tmp_path, "cache", "standalone").glob("*-0"), key=lambda p: (p / "make.log").stat().st_mtime)
-    assert len(slots) == 2 and slots[0].name.split("_")[0] == slots[1].name.split("_")[0]  # one family
-    compiled = [compiled_files(tmp_path / "cache")[s.name] for s in slots]
-    assert len(compiled[0]) > 10 and compiled[1] == ["main.cpp"], compiled
+    new, = set(compiled_files(cache)) - set(compiled)
+    assert new.split("_")[0] == full.split("_")[0]  # one family
+    assert compiled_files(cache)[new] == ["main.cpp"]
+    slots = [cache / "standalone" / name for name in (full, new)]
     sources = [sorted(p.name for p in (s / "code_objects").glob("*.cpp")) for s in slots]
     assert sources[0] == sources[1] and not any("_1." in name for name in sources[1])
