@@ -12,6 +12,10 @@ warning that says what is lost) when a Brian2 release changes it:
 - ``CPPStandaloneDevice.generate_network_source(writer, compiler)`` and the
   text of the ``network.cpp`` template: the per-step clock read moved out of
   the loop (:func:`move_clock_read_out_of_loop`);
+- ``CPPStandaloneDevice.generate_makefile(writer, ...)`` and the makefile
+  template's ``CXXFLAGS`` and ``%.o : %.cpp`` rule: the generated files that
+  hold no per-step code compiled without optimisation
+  (:func:`compile_setup_code_unoptimised`);
 - ``brian::_random_generators``, the generated code's random number
   generators: reseeded at the start of every run (:data:`RESEED_CODE`).
 """
@@ -22,7 +26,8 @@ import warnings
 
 import brian2
 
-__all__ = ["last_run", "run_args_files", "move_clock_read_out_of_loop", "RESEED_CODE", "check", "Brian2Changed"]
+__all__ = ["last_run", "run_args_files", "move_clock_read_out_of_loop", "compile_setup_code_unoptimised",
+           "RESEED_CODE", "check", "Brian2Changed"]
 
 #: C++ run at the start of ``main``: reseeds Brian2's generator from a
 #: ``(shared, constant)`` integer variable (format with its array name).
@@ -72,29 +77,75 @@ def clock_read_moved(cpp):
     return cpp, "unchanged" if _ANY_CLOCK_IN_LOOP.search(cpp) else "absent"
 
 
+class _Editing:
+    """A proxy of Brian2's code writer that passes the file ``name`` through ``edit`` on its way to disk."""
+
+    def __init__(self, writer, name, edit):
+        self._writer, self._name, self._edit = writer, name, edit
+
+    def write(self, filename, contents):
+        self._writer.write(filename, self._edit(contents) if filename == self._name else contents)
+
+    def __getattr__(self, attr):  # (the generators also read the writer's lists of files)
+        return getattr(self._writer, attr)
+
+
+def _patch(device, method, name, edit):
+    """Make ``device``'s ``method`` (a Brian2 generator of ``name``) write ``edit(contents)``."""
+    generate = getattr(type(device), method, None)
+    if generate is None:
+        raise _changed(f"CPPStandaloneDevice.{method}")
+
+    def patched(self, writer, *args, **kwargs):
+        generate(self, _Editing(writer, name, edit), *args, **kwargs)
+    setattr(device, method, types.MethodType(patched, device))
+
+
 def move_clock_read_out_of_loop(device):
     """Make ``device`` write a ``network.cpp`` that reads the CPU clock once, after the loop.
 
     Warns (once per build) when the template no longer matches and the
     clock is still read every step: the runs are then correct but slower.
     """
-    generate = getattr(type(device), "generate_network_source", None)
-    if generate is None:
-        raise _changed("CPPStandaloneDevice.generate_network_source")
+    def edit(contents):
+        cpp, what = clock_read_moved(contents.cpp_file)
+        if what == "unchanged":
+            warnings.warn(f"brian-effplast could not move the per-step CPU clock read out of Brian2 "
+                          f"{brian2.__version__}'s network loop (its network.cpp template changed): "
+                          f"standalone steps will be about 1 us slower", RuntimeWarning)
+        return types.SimpleNamespace(cpp_file=cpp, h_file=contents.h_file)
+    _patch(device, "generate_network_source", "network.*", edit)
 
-    def generate_network_source(self, writer, compiler):
-        class Patching:  # writer proxy: edits network.cpp on its way to disk
-            def write(self, filename, contents):
-                if filename == "network.*":
-                    cpp, what = clock_read_moved(contents.cpp_file)
-                    if what == "unchanged":
-                        warnings.warn(f"brian-effplast could not move the per-step CPU clock read out of "
-                                      f"Brian2 {brian2.__version__}'s network loop (its network.cpp template "
-                                      f"changed): standalone steps will be about 1 us slower", RuntimeWarning)
-                    contents = types.SimpleNamespace(cpp_file=cpp, h_file=contents.h_file)
-                writer.write(filename, contents)
-        generate(self, Patching(), compiler)
-    device.generate_network_source = types.MethodType(generate_network_source, device)
+
+# Three generated files hold no per-step code: objects.cpp (the arrays: allocation, loading and writing
+# them), main.cpp (the run's arguments, the call of the run) and run.cpp (start and end). Brian2 compiles
+# them at -O3 like the step code, and objects.cpp is the longest compilation of a project. The step code
+# (network.cpp, the code objects, brianlib's headers) keeps Brian2's flags; gcc and clang take the last -O.
+UNOPTIMISED_RULE = "\n# brian-effplast: files without per-step code\nobjects.o main.o run.o: CXXFLAGS += -O0\n"
+
+
+def setup_code_unoptimised(makefile):
+    """``(new makefile text, whether the rule could be added)``."""
+    if not re.search(r"^CXXFLAGS\s*=", makefile, re.M) or not re.search(r"^%\.o\s*:\s*%\.cpp", makefile, re.M):
+        return makefile, False
+    return makefile + UNOPTIMISED_RULE, True
+
+
+def compile_setup_code_unoptimised(device):
+    """Make ``device`` write a makefile that compiles ``objects.cpp``, ``main.cpp``
+    and ``run.cpp`` at ``-O0`` (a compilation takes seconds less; no step is slower).
+
+    Warns when the makefile template no longer has the variable and rule the
+    edit relies on: everything is then compiled with Brian2's flags.
+    """
+    def edit(makefile):
+        new, applied = setup_code_unoptimised(makefile)
+        if not applied:
+            warnings.warn(f"brian-effplast could not edit Brian2 {brian2.__version__}'s makefile (its template "
+                          f"changed): every file is compiled optimised, a compilation takes a few seconds longer",
+                          RuntimeWarning)
+        return new
+    _patch(device, "generate_makefile", "makefile", edit)
 
 
 def check():
@@ -107,6 +158,7 @@ def check():
             raise _changed(f"CPPStandaloneDevice.{name}")
     if not hasattr(CPPStandaloneDevice(), "run_args_arrays"):
         raise _changed("CPPStandaloneDevice.run_args_arrays")
-    if not hasattr(CPPStandaloneDevice, "generate_network_source"):
-        raise _changed("CPPStandaloneDevice.generate_network_source")
+    for method in ("generate_network_source", "generate_makefile"):
+        if not hasattr(CPPStandaloneDevice, method):
+            raise _changed(f"CPPStandaloneDevice.{method}")
     return True

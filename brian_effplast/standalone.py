@@ -38,7 +38,8 @@ import subprocess
 import brian2
 from brian2 import device, get_device, set_device
 
-from .brian2_internals import RESEED_CODE, last_run, move_clock_read_out_of_loop, run_args_files
+from .brian2_internals import (RESEED_CODE, compile_setup_code_unoptimised, last_run, move_clock_read_out_of_loop,
+                               run_args_files)
 from .errors import Interrupted
 from .lifetime import guarded
 
@@ -182,6 +183,7 @@ class StandaloneProject:
         set_device("cpp_standalone", build_on_run=False)
         self.device = get_device()
         move_clock_read_out_of_loop(self.device)
+        compile_setup_code_unoptimised(self.device)
         if brian2.prefs.devices.cpp_standalone.extra_make_args_unix == ["-j"]:
             # Brian2's default starts every compile job at once; one per core is as fast
             brian2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]

@@ -51,6 +51,35 @@ def test_a_changed_template_warns_that_the_step_is_slower():
     assert written["network.*"] == changed  # unchanged, still correct
 
 
+def _makefile_template():
+    import os
+    import brian2
+    return open(os.path.join(os.path.dirname(brian2.__file__), "devices", "cpp_standalone", "templates",
+                             "makefile")).read()
+
+
+def test_the_makefile_template_takes_the_unoptimised_rule():
+    new, applied = bi.setup_code_unoptimised(_makefile_template())
+    assert applied and new.endswith(bi.UNOPTIMISED_RULE) and "objects.o main.o run.o: CXXFLAGS += -O0" in new
+
+
+def test_a_changed_makefile_template_warns_and_keeps_brian2s_flags():
+    changed = _makefile_template().replace("%.o : %.cpp", "%.o: %.cc")
+
+    class Device:  # the device API brian2_internals relies on: the generator also reads the writer's files
+        def generate_makefile(self, writer, compiler, flags, *rest):
+            writer.write("makefile", changed.replace("{{source_files}}", " ".join(writer.source_files)))
+            writer.write("other", "untouched")
+
+    written = {}
+    device = Device()
+    bi.compile_setup_code_unoptimised(device)
+    writer = types.SimpleNamespace(write=written.__setitem__, source_files=["objects.cpp"])
+    with pytest.warns(RuntimeWarning, match="every file is compiled optimised"):
+        device.generate_makefile(writer, "gcc", "-O3", 1, False)
+    assert written["makefile"] == changed.replace("{{source_files}}", "objects.cpp") and written["other"] == "untouched"
+
+
 def test_missing_names_fail_loudly():
     with pytest.raises(bi.Brian2Changed, match="_last_run_time"):
         bi.last_run(object())
@@ -58,6 +87,8 @@ def test_missing_names_fail_loudly():
         bi.run_args_files(object())
     with pytest.raises(bi.Brian2Changed, match="generate_network_source"):
         bi.move_clock_read_out_of_loop(object())
+    with pytest.raises(bi.Brian2Changed, match="generate_makefile"):
+        bi.compile_setup_code_unoptimised(object())
 
 
 def test_reseed_code_names_the_generated_generators():

@@ -8,6 +8,9 @@ structure of test_oracle_match.py (helpers.CHECK_*), and
 one more (through the cached `_frozen_run`).
 """
 
+import re
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -290,7 +293,8 @@ def test_standalone_loop_reads_no_clock_per_step():
     """The standalone binary's step loop does not read the CPU clock every step (a system call,
     about 1 us here; Brian2 does it to compute elapsed_realtime): the patch of Brian2's
     network.cpp must still apply to the installed Brian2. (The clock read for progress reports
-    stays: it runs only when a report function is set, which this package never does.)"""
+    stays: it runs only when a report function is set, which this package never does.) And the
+    makefile's edit applies: the files without per-step code are compiled unoptimised."""
     from brian_effplast import standalone
     cfg = fast_learning()  # the structure of helpers.CHECK_*: compiled once for the other tests
     model = PlasticCircuit(cfg, replicas=CHECK_R, seed=1, target="cpp_standalone",
@@ -301,6 +305,12 @@ def test_standalone_loop_reads_no_clock_per_step():
     loop = source[source.index("void Network::run("):]
     loop = loop[loop.index("while(clock"):loop.index("Network::_globally_running = false;")]
     assert "elapsed_realtime" not in loop and "elapsed_realtime" in source
+    # the files without per-step code compile at -O0, the step code with Brian2's flags (-O3)
+    dry = subprocess.run(["make", "-n", "-B", "objects.o", "main.o", "network.o"], capture_output=True, text=True,
+                         cwd=standalone._ACTIVE.directory, check=True).stdout
+    last_O = {line.split()[-1]: re.findall(r" -O\d", line)[-1].strip() for line in dry.splitlines()
+              if " -c " in line and " -o " in line}
+    assert last_O == {"objects.o": "-O0", "main.o": "-O0", "network.o": "-O3"}, dry
     assert model.t == CHECK_STEPS * cfg.circuit.dt and np.all(np.isfinite(model.state["r"]))
 
 
