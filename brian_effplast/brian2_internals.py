@@ -17,7 +17,12 @@ warning that says what is lost) when a Brian2 release changes it:
   hold no per-step code compiled without optimisation
   (:func:`compile_setup_code_unoptimised`);
 - ``brian::_random_generators``, the generated code's random number
-  generators: reseeded at the start of every run (:data:`RESEED_CODE`).
+  generators: reseeded at the start of every run (:data:`RESEED_CODE`);
+- the order in which ``CPPStandaloneDevice.network_run`` writes the clocks'
+  resets into ``main.cpp`` (that of a set of clocks), and ``Group.__setattr__``
+  letting through the attributes the object's own class defines: the clocks
+  of the model are :class:`OrderedClock` (checked by
+  ``tests/test_standalone_cache.py``: a second process compiles nothing).
 """
 
 import re
@@ -27,7 +32,7 @@ import warnings
 import brian2
 
 __all__ = ["last_run", "run_args_files", "move_clock_read_out_of_loop", "compile_setup_code_unoptimised",
-           "RESEED_CODE", "check", "Brian2Changed"]
+           "OrderedClock", "RESEED_CODE", "check", "Brian2Changed"]
 
 #: C++ run at the start of ``main``: reseeds Brian2's generator from a
 #: ``(shared, constant)`` integer variable (format with its array name).
@@ -75,6 +80,25 @@ def clock_read_moved(cpp):
     if n:
         return new, "moved"
     return cpp, "unchanged" if _ANY_CLOCK_IN_LOOP.search(cpp) else "absent"
+
+
+class OrderedClock(brian2.Clock):
+    """A `~brian2.core.clocks.Clock` whose sets iterate in the same order in every process.
+
+    Brian2 writes the clocks' resets into ``main.cpp`` in the order of a set
+    of the network's clocks. With the default hash (the object's address)
+    that order, hence ``main.cpp``, changed from one process to the next, and
+    every process recompiled and relinked a cached project (about 3 s). With
+    one hash for all, a set's order follows the order of insertion, which
+    Brian2 takes from the network's sorted objects. (Brian2 hashes a clock
+    before its ``__init__`` runs, so the hash cannot come from its name.)
+    """
+
+    # (Brian2 lets an attribute past its variables only if the object's own class defines it)
+    dt, dt_ = brian2.Clock.dt, brian2.Clock.dt_
+
+    def __hash__(self):
+        return 0
 
 
 class _Editing:

@@ -38,8 +38,9 @@ import time
 
 import numpy as np
 import brian2
-from brian2 import Clock, Network, NeuronGroup, StateMonitor, ms
+from brian2 import Network, NeuronGroup, StateMonitor, ms
 
+from .brian2_internals import OrderedClock
 from .circuit import RecurrentPopulation
 from .config import Config, check_resources
 from .errors import Interrupted
@@ -57,23 +58,6 @@ from .rewards import check_runtime, reward_operation
 from .tasks import check_task, get_task
 
 
-class _OrderedClock(Clock):
-    """A `Clock` whose sets iterate in the same order in every process.
-
-    Brian2 writes the clocks' resets into ``main.cpp`` in the order of a set
-    of the network's clocks. With the default hash (the object's address)
-    that order, hence ``main.cpp``, changed from one process to the next, and
-    every process recompiled and relinked a cached project (about 3 s). With
-    one hash for all, a set's order follows the order of insertion, which
-    Brian2 takes from the network's sorted objects. (Brian2 hashes a clock
-    before its ``__init__`` runs, so the hash cannot come from its name.)
-    """
-
-    # (Brian2 lets an attribute past its variables only if the object's own class defines it)
-    dt, dt_ = Clock.dt, Clock.dt_
-
-    def __hash__(self):
-        return 0
 
 __all__ = ["PlasticCircuit"]
 
@@ -264,7 +248,7 @@ class PlasticCircuit:
         noise to the rows of one run (standalone: they are passed per run).
         """
         cfg, R, N, N_s = self.config, self.R, self.N, self.N_s
-        clock = _OrderedClock(dt=self.dt * self.tau, name="effplast_clock")
+        clock = OrderedClock(dt=self.dt * self.tau, name="effplast_clock")
         # external noise: the rows from the current step on (a network starts at t = 0)
         start = self._steps_run
         stop = None if steps is None else start + steps
@@ -317,10 +301,10 @@ class PlasticCircuit:
             for updater in objs[key].summed_updaters.values():
                 updater.order = ORDER[order]
         self._bind(objs)
-        if steps is None:
-            self._set_values(self._values(t_on))
         # (standalone: every value comes with the run's run_args; set here, a value Brian2 writes as a
         # constant, such as one replica's angle, would change main.cpp with each state and recompile it)
+        if steps is None:
+            self._set_values(self._values(t_on))
         return objs
 
     def _reward_operation(self, stim, decoder, readout, clock, name):
@@ -537,7 +521,7 @@ class PlasticCircuit:
         # cumulative reward at the start of each bin; the final sum is read after the run
         every, stride = self._every(bin_steps)
         # (each monitor's clock is named too: Brian2 would name it "<monitor>_clock*")
-        clock = lambda every, name: _OrderedClock(dt=every * dt, name=f"{name}_clock")
+        clock = lambda every, name: OrderedClock(dt=every * dt, name=f"{name}_clock")
         mons = {"curve": StateMonitor(self.readout, "alpha_acc", record=True, clock=clock(every, "curve_monitor"),
                                       when="start", name="curve_monitor")}
         attach(mons["curve"], stride=stride)
