@@ -239,13 +239,14 @@ class PlasticCircuit:
         return out
 
     def _build(self, t_on, steps=None):
-        """Create the Brian2 objects from :attr:`state`; returns them by role.
+        """Create the Brian2 objects (holding :attr:`state` on runtime targets); returns them by role.
 
         Every object has a fixed name: Brian2 names the arrays in generated
         code after their owners, so with ``name*`` a second model in one
         process would get ``population_1`` and other code, which Cython
-        compiles anew and standalone cannot cache. ``steps`` limits external
-        noise to the rows of one run (standalone: they are passed per run).
+        compiles anew and standalone cannot cache. ``steps`` is given for a
+        standalone build only: it limits external noise to the rows of one
+        run, and no value is set (every value comes with the run's run_args).
         """
         cfg, R, N, N_s = self.config, self.R, self.N, self.N_s
         clock = OrderedClock(dt=self.dt * self.tau, name="effplast_clock")
@@ -301,8 +302,8 @@ class PlasticCircuit:
             for updater in objs[key].summed_updaters.values():
                 updater.order = ORDER[order]
         self._bind(objs)
-        # (standalone: every value comes with the run's run_args; set here, a value Brian2 writes as a
-        # constant, such as one replica's angle, would change main.cpp with each state and recompile it)
+        # (standalone: set here, a value Brian2 writes as a constant, such as one replica's angle,
+        # would change main.cpp with each state and recompile it)
         if steps is None:
             self._set_values(self._values(t_on))
         return objs
