@@ -396,7 +396,7 @@ def _cmd_sweep(args):
 
 
 def _cmd_cache(args):
-    from .standalone import cache_root, cached_projects, clear_cache
+    from .standalone import cache_root, cached_projects, clear_cache, headers_size
     mb = lambda n: f"{n / 1e6:.1f} MB"
     if args.clear:
         deleted, freed, kept = clear_cache()
@@ -404,7 +404,7 @@ def _cmd_cache(args):
         return 0
     projects = cached_projects()
     print(f"{cache_root()} (set BRIAN_EFFPLAST_CACHE to move it): {len(projects)} compiled project(s), "
-          f"{mb(sum(size for _, size, _ in projects))}")
+          f"{mb(sum(size for _, size, _ in projects))}; precompiled headers {mb(headers_size())}")
     for folder, size, in_use in projects:
         print(f"  {os.path.basename(folder)}  {mb(size):>9}" + ("  (in use)" if in_use else ""))
     return 0

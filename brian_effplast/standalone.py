@@ -38,12 +38,12 @@ import subprocess
 import brian2
 from brian2 import device, get_device, set_device
 
-from .brian2_internals import (RESEED_CODE, compile_setup_code_unoptimised, last_run, move_clock_read_out_of_loop,
+from .brian2_internals import (RESEED_CODE, compile_faster, last_run, move_clock_read_out_of_loop,
                                run_args_files)
 from .errors import Interrupted
 from .lifetime import guarded
 
-__all__ = ["cache_root", "cached_projects", "clear_cache", "StandaloneProject"]
+__all__ = ["cache_root", "headers_folder", "headers_size", "cached_projects", "clear_cache", "StandaloneProject"]
 
 _STAMP = ".brian-effplast-compiled"  # in a project folder: its compilation finished
 
@@ -55,9 +55,19 @@ def cache_root():
                           os.path.join(os.path.expanduser("~"), ".cache", "brian-effplast"))
 
 
+def headers_folder():
+    """Folder of the precompiled C++ standard headers (one per compiler and flags, shared by every project)."""
+    return os.path.join(cache_root(), "headers")
+
+
 def _folder_size(path):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files
                if not os.path.islink(os.path.join(d, f)))
+
+
+def headers_size():
+    """Bytes of the precompiled headers in the cache."""
+    return _folder_size(headers_folder())
 
 
 def cached_projects():
@@ -79,8 +89,12 @@ def cached_projects():
 
 
 def clear_cache():
-    """Delete every cached project no process is using; returns ``(deleted, bytes freed, kept in use)``."""
-    deleted = freed = kept = 0
+    """Delete every cached project no process is using, and the precompiled
+    headers (a compilation reading one keeps its open copy); returns
+    ``(deleted projects, bytes freed, projects kept in use)``."""
+    deleted = kept = 0
+    freed = headers_size()
+    shutil.rmtree(headers_folder(), ignore_errors=True)
     for folder, size, _ in cached_projects():
         with open(folder + ".lock", "a") as handle:
             try:  # hold the slot's lock while deleting, so no process can claim it meanwhile
@@ -183,7 +197,7 @@ class StandaloneProject:
         set_device("cpp_standalone", build_on_run=False)
         self.device = get_device()
         move_clock_read_out_of_loop(self.device)
-        compile_setup_code_unoptimised(self.device)
+        compile_faster(self.device, headers_folder())
         if brian2.prefs.devices.cpp_standalone.extra_make_args_unix == ["-j"]:
             # Brian2's default starts every compile job at once; one per core is as fast
             brian2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]

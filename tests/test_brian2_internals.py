@@ -63,7 +63,21 @@ def test_the_makefile_template_takes_the_unoptimised_rule():
     assert applied and new.endswith(bi.UNOPTIMISED_RULE) and "objects.o main.o run.o: CXXFLAGS += -O0" in new
 
 
-def test_a_changed_makefile_template_warns_and_keeps_brian2s_flags():
+def test_the_makefile_template_takes_the_precompiled_header(tmp_path):
+    """The step files include a header of the standard headers, one per compiler and flags."""
+    template = _makefile_template()
+    new, applied = bi.std_header_precompiled(template, tmp_path)
+    header, = tmp_path.glob("*/std.h")
+    assert applied and f"STD_HEADER = {header}\n" in new and new.startswith(template)
+    assert header.read_text().splitlines() == [f"#include <{h}>" for h in bi.STD_HEADERS]
+    again, _ = bi.std_header_precompiled(template, tmp_path)
+    other, _ = bi.std_header_precompiled(template.replace("{{ compiler_flags }}", "-O2"), tmp_path)
+    assert again == new and str(header) not in other and len(list(tmp_path.glob("*/std.h"))) == 2
+    # make cannot name a file whose path holds a space: no header, Brian2's makefile
+    assert bi.std_header_precompiled(template, tmp_path / "a b") == (template, False)
+
+
+def test_a_changed_makefile_template_warns_and_keeps_brian2s_flags(tmp_path):
     changed = _makefile_template().replace("%.o : %.cpp", "%.o: %.cc")
 
     class Device:  # the device API brian2_internals relies on: the generator also reads the writer's files
@@ -73,9 +87,9 @@ def test_a_changed_makefile_template_warns_and_keeps_brian2s_flags():
 
     written = {}
     device = Device()
-    bi.compile_setup_code_unoptimised(device)
+    bi.compile_faster(device, tmp_path)
     writer = types.SimpleNamespace(write=written.__setitem__, source_files=["objects.cpp"])
-    with pytest.warns(RuntimeWarning, match="every file is compiled optimised"):
+    with pytest.warns(RuntimeWarning, match="files are compiled as Brian2 compiles them"):
         device.generate_makefile(writer, "gcc", "-O3", 1, False)
     assert written["makefile"] == changed.replace("{{source_files}}", "objects.cpp") and written["other"] == "untouched"
 
@@ -88,7 +102,7 @@ def test_missing_names_fail_loudly():
     with pytest.raises(bi.Brian2Changed, match="generate_network_source"):
         bi.move_clock_read_out_of_loop(object())
     with pytest.raises(bi.Brian2Changed, match="generate_makefile"):
-        bi.compile_setup_code_unoptimised(object())
+        bi.compile_faster(object(), "headers")
 
 
 def test_reseed_code_names_the_generated_generators():

@@ -534,17 +534,20 @@ def test_cache_command_lists_and_clears_unused_projects(tmp_path, monkeypatch, c
     for name in ("aaaa-0", "bbbb-0"):
         (base / name).mkdir(parents=True)
         (base / name / "main").write_bytes(b"x" * 1000)
+    (tmp_path / "headers" / "key").mkdir(parents=True)
+    (tmp_path / "headers" / "key" / "std.h.gch").write_bytes(b"x" * 3_000_000)
     with open(base / "bbbb-0.lock", "w") as held:  # another process's project, in use
         fcntl.flock(held, fcntl.LOCK_EX)
         assert run_cli("cache") == 0
         out = capsys.readouterr().out
-        assert "2 compiled project(s)" in out and "aaaa-0" in out
+        assert "2 compiled project(s)" in out and "aaaa-0" in out and "precompiled headers 3.0 MB" in out
         assert [line for line in out.splitlines() if "(in use)" in line] == [next(
             line for line in out.splitlines() if "bbbb-0" in line)]
         assert run_cli("cache", "--clear") == 0
         out = capsys.readouterr().out
-        assert "deleted 1 project(s)" in out and "kept 1 in use" in out
+        assert "deleted 1 project(s), 3.0 MB" in out and "kept 1 in use" in out
         assert not (base / "aaaa-0").exists() and (base / "bbbb-0" / "main").is_file()
+        assert not (tmp_path / "headers").exists()
 
 
 @pytest.mark.slow  # two worker processes, each importing Brian2

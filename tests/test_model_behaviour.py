@@ -8,6 +8,7 @@ structure of test_oracle_match.py (helpers.CHECK_*), and
 one more (through the cached `_frozen_run`).
 """
 
+import os
 import re
 import subprocess
 
@@ -294,7 +295,8 @@ def test_standalone_loop_reads_no_clock_per_step():
     about 1 us here; Brian2 does it to compute elapsed_realtime): the patch of Brian2's
     network.cpp must still apply to the installed Brian2. (The clock read for progress reports
     stays: it runs only when a report function is set, which this package never does.) And the
-    makefile's edit applies: the files without per-step code are compiled unoptimised."""
+    makefile's edits apply: the files without per-step code are compiled unoptimised, and the
+    step files read the C++ standard headers precompiled."""
     from brian_effplast import standalone
     cfg = fast_learning()  # the structure of helpers.CHECK_*: compiled once for the other tests
     model = PlasticCircuit(cfg, replicas=CHECK_R, seed=1, target="cpp_standalone",
@@ -308,9 +310,14 @@ def test_standalone_loop_reads_no_clock_per_step():
     # the files without per-step code compile at -O0, the step code with Brian2's flags (-O3)
     dry = subprocess.run(["make", "-n", "-B", "objects.o", "main.o", "network.o"], capture_output=True, text=True,
                          cwd=standalone._ACTIVE.directory, check=True).stdout
-    last_O = {line.split()[-1]: re.findall(r" -O\d", line)[-1].strip() for line in dry.splitlines()
-              if " -c " in line and " -o " in line}
+    compiles = {line.split()[-1]: line for line in dry.splitlines() if " -c " in line and line.endswith(".o")}
+    last_O = {name: re.findall(r" -O\d", line)[-1].strip() for name, line in compiles.items()}
     assert last_O == {"objects.o": "-O0", "main.o": "-O0", "network.o": "-O3"}, dry
+    # the compiler takes the precompiled header ("! <file>.gch"; "x" if it found but rejected it)
+    used = subprocess.run(compiles["network.o"].replace(" -o network.o", " -H -o /dev/null"), shell=True,
+                          capture_output=True, text=True, cwd=standalone._ACTIVE.directory, check=True).stderr
+    header = os.path.join(standalone.headers_folder(), "")
+    assert re.search(rf"^! {re.escape(header)}\w+/std\.h\.gch$", used, re.M), used[:2000]
     assert model.t == CHECK_STEPS * cfg.circuit.dt and np.all(np.isfinite(model.state["r"]))
 
 
