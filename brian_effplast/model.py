@@ -651,7 +651,10 @@ class PlasticCircuit:
             objs = self._build(0.0, steps=steps)
             objs.update({"monitor_" + k: m for k, m in
                          self._monitors(record, record_every, bin_steps).items()})
-            objs["seed"] = seed = NeuronGroup(1, "noise_seed : integer (shared, constant)", name="noise_seed")
+            # (on the model's clock: with one of Brian2's clocks in the network, main.cpp's order of
+            # clocks would change from one process to the next, see OrderedClock)
+            objs["seed"] = seed = NeuronGroup(1, "noise_seed : integer (shared, constant)", name="noise_seed",
+                                              clock=objs["stimulus"].clock)
             drop_idle_state_updater(seed)
             return objs, steps * self.dt * self.tau, seed.noise_seed
 
