@@ -26,7 +26,7 @@ import warnings
 from pathlib import Path
 
 from .config import TARGETS, Config, ConfigError
-from .errors import Diverged, Interrupted, RunError
+from .errors import Diverged, Interrupted, RunError, interrupts_unmasked
 from .modelfiles import model_path, shipped_models
 from .schema import TEST_STARTS
 
@@ -447,7 +447,8 @@ def _main(argv):
     try:
         args = _parser().parse_args(argv)
         command = args.command
-        return COMMANDS[args.command](args)
+        with interrupts_unmasked():
+            return COMMANDS[args.command](args)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt as exc:

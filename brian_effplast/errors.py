@@ -1,10 +1,11 @@
 """The exceptions of brian-effplast's runs (configuration errors are
 :class:`~brian_effplast.config.ConfigError`)."""
 
+import contextlib
 import signal
 from pathlib import Path
 
-__all__ = ["RunError", "Diverged", "Interrupted"]
+__all__ = ["RunError", "Diverged", "Interrupted", "interrupts_unmasked"]
 
 
 class RunError(ValueError):
@@ -44,3 +45,22 @@ class Interrupted(KeyboardInterrupt):
     def exit_status(self):
         """The shell's convention: 128 + signal number (130 for SIGINT, 143 for SIGTERM)."""
         return 128 + self.signum
+
+
+@contextlib.contextmanager
+def interrupts_unmasked():
+    """Re-raise as itself an interrupt that CPython turned into a ``SystemError``.
+
+    A signal handler that raises (SIGINT's default, :class:`Interrupted` of
+    the command) can fire while a C function is calling back into Python
+    (``os.fspath`` calling a path's ``__fspath__``); CPython then raises
+    ``SystemError("... returned a result with an exception set")`` with the
+    interrupt as its cause. Seen here under load, with Ctrl-C at a checkpoint:
+    without this, the run was recorded as failed instead of interrupted.
+    """
+    try:
+        yield
+    except SystemError as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            raise exc.__cause__ from None
+        raise

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import SEED_MAX, Config, ConfigError, check_resources
-from .errors import Diverged, Interrupted, RunError
+from .errors import Diverged, Interrupted, RunError, interrupts_unmasked
 from .messages import duration_text
 from .rundir import (FILES, check_new_dir, checkpoint_steps, config_edits, config_record, describe_edits, now,
                      read_run, versions, write_checkpoint, write_figure, write_json, write_npz, write_text)
@@ -316,38 +316,39 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
                      f"target {cfg.run.target}) from t = {done * dt:g} to {total * dt:g} time units "
                      f"-> {run_dir}")
     try:
-        while done < total:
-            end = min(total, (done // n_ce + 1) * n_ce)
-            n = end - done
-            reason = None
-            try:
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
-                    out = model.run(n * dt, plastic=True, record=(),
-                                    report=progress.reporter(done, n, cfg.run.target))
-            except FloatingPointError as exc:
-                reason = str(exc)
-            else:
-                reason = _check_divergence(model.state)
-            if reason is not None:
-                progress.close()
-                summary.update(status="diverged", wall_seconds=wall_before + time.perf_counter() - t_start,
-                               updated=now(),
-                               diverged={"what": reason, "during": [done * dt, end * dt],
-                                         "last_good_checkpoint": done * dt})
-                _summary_objectives(summary, curve, cfg)
-                write_json(Path(run_dir) / FILES["summary"], summary)
-                write_curve(run_dir, cfg, curve)
-                raise Diverged(f"training diverged between t = {done * dt:g} and {end * dt:g} time units "
-                               f"({reason}); the last good checkpoint (t = {done * dt:g}) is kept in "
-                               f"{run_dir}", run_dir, summary)
-            curve = np.concatenate([curve, out["curve"]], axis=1)
-            write_checkpoint(run_dir, model, end, curve)
-            done = end
-            summary.update(t=done * dt, steps_done=done, updated=now(),
-                           wall_seconds=wall_before + time.perf_counter() - t_start)
-            if done < total:
-                write_json(Path(run_dir) / FILES["summary"], summary)
-            progress.chunk_done(done)
+        with interrupts_unmasked():
+            while done < total:
+                end = min(total, (done // n_ce + 1) * n_ce)
+                n = end - done
+                reason = None
+                try:
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+                        out = model.run(n * dt, plastic=True, record=(),
+                                        report=progress.reporter(done, n, cfg.run.target))
+                except FloatingPointError as exc:
+                    reason = str(exc)
+                else:
+                    reason = _check_divergence(model.state)
+                if reason is not None:
+                    progress.close()
+                    summary.update(status="diverged", wall_seconds=wall_before + time.perf_counter() - t_start,
+                                   updated=now(),
+                                   diverged={"what": reason, "during": [done * dt, end * dt],
+                                             "last_good_checkpoint": done * dt})
+                    _summary_objectives(summary, curve, cfg)
+                    write_json(Path(run_dir) / FILES["summary"], summary)
+                    write_curve(run_dir, cfg, curve)
+                    raise Diverged(f"training diverged between t = {done * dt:g} and {end * dt:g} time units "
+                                   f"({reason}); the last good checkpoint (t = {done * dt:g}) is kept in "
+                                   f"{run_dir}", run_dir, summary)
+                curve = np.concatenate([curve, out["curve"]], axis=1)
+                write_checkpoint(run_dir, model, end, curve)
+                done = end
+                summary.update(t=done * dt, steps_done=done, updated=now(),
+                               wall_seconds=wall_before + time.perf_counter() - t_start)
+                if done < total:
+                    write_json(Path(run_dir) / FILES["summary"], summary)
+                progress.chunk_done(done)
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         progress.close()

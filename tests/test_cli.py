@@ -596,3 +596,28 @@ def test_figures_refuses_a_duration_whose_snapshot_falls_in_the_transient(tmp_pa
     err = capsys.readouterr().err
     assert "--duration 100 puts the mid-training snapshot at 20" in err and "at least 250" in err, err
     assert not out.exists()
+
+
+def test_an_interrupt_cpython_masked_as_a_system_error_is_an_interrupt(monkeypatch, capsys):
+    """A signal handler that raises while a C function calls back into Python (os.fspath calling
+    __fspath__) makes CPython raise SystemError with the interrupt as its cause (seen with Ctrl-C
+    at a checkpoint on a loaded machine): the command still reports the interrupt, status 128+n."""
+    import signal
+
+    from brian_effplast.errors import Interrupted, interrupts_unmasked
+
+    def masked(args):
+        try:
+            raise Interrupted(signal.SIGTERM)
+        except Interrupted as exc:
+            raise SystemError("<built-in function fspath> returned a result with an exception set") from exc
+    with pytest.raises(Interrupted):
+        with interrupts_unmasked():
+            masked(None)
+    with pytest.raises(SystemError, match="other"):  # any other SystemError goes through
+        with interrupts_unmasked():
+            raise SystemError("other")
+    monkeypatch.setitem(cli.COMMANDS, "info", masked)
+    assert cli.main(["info", "somewhere"]) == 143
+    err = capsys.readouterr().err
+    assert "interrupted (SIGTERM)" in err and "SystemError" not in err
