@@ -13,7 +13,7 @@ import pytest
 
 from brian_effplast import cli
 
-SHORT = ["--duration", "200", "--target", "numpy"]
+SHORT = ["--duration", "60", "--target", "numpy"]  # > run.transient (40)
 WHY = "why the test and training MSEs differ:"
 
 
@@ -30,7 +30,7 @@ def _contents(d):
     return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
 
 
-@pytest.mark.slow  # two trainings and four tests on numpy: about a minute
+@pytest.mark.slow  # two trainings and four tests on numpy: about 15 s
 def test_demo_twice_into_the_same_directory(tmp_path, capsys, short_hold):
     d = tmp_path / "demo"
     assert cli.main(["demo", "--out", str(d), *SHORT]) == 0
