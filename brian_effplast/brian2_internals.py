@@ -155,8 +155,8 @@ UNOPTIMISED_RULE = "\n# brian-effplast: files without per-step code\nobjects.o m
 # Parsing the C++ standard headers is nine tenths of compiling a code object (about 1 s each, at any -O).
 # They are precompiled once per compiler and flags, into a folder of the cache shared by every project;
 # each code object and network.cpp then include the precompiled file first (-include). A precompiled
-# header that does not fit a compilation (other flags, an upgraded compiler) is skipped by the compiler,
-# which reads the headers as before: never wrong, at worst not faster.
+# header that does not fit a compilation (other flags, an upgraded compiler), or that could not be built,
+# is not used: the compiler reads the headers as before. Never wrong, at worst not faster.
 STD_HEADERS = ("algorithm", "climits", "cmath", "cstdlib", "ctime", "fstream", "iostream", "map", "random",
                "set", "string", "utility", "vector")
 STD_HEADER_RULE = """
@@ -166,7 +166,8 @@ STEP_OBJS = $(filter code_objects/%.o network.o,$(OBJS))
 $(STEP_OBJS): CXXFLAGS += -include $(STD_HEADER)
 $(STEP_OBJS): | $(STD_HEADER).gch
 $(STD_HEADER).gch:
-\t$(CXX) $(filter-out -include $(STD_HEADER),$(CXXFLAGS)) -x c++-header $(STD_HEADER) -o $@.$$$$ && mv -f $@.$$$$ $@
+\t$(CXX) $(filter-out -include $(STD_HEADER),$(CXXFLAGS)) -x c++-header $(STD_HEADER) -o $@.$$$$ && mv -f $@.$$$$ $@ \\
+\t  || rm -f $@.$$$$
 """
 
 
