@@ -90,11 +90,9 @@ def cached_projects():
 
 def clear_cache():
     """Delete every cached project no process is using, and the precompiled
-    headers (a compilation reading one keeps its open copy); returns
-    ``(deleted projects, bytes freed, projects kept in use)``."""
-    deleted = kept = 0
-    freed = headers_size()
-    shutil.rmtree(headers_folder(), ignore_errors=True)
+    headers if no project is in use (a process compiling one holds its slot);
+    returns ``(deleted projects, bytes freed, projects kept in use)``."""
+    deleted = freed = kept = 0
     for folder, size, _ in cached_projects():
         with open(folder + ".lock", "a") as handle:
             try:  # hold the slot's lock while deleting, so no process can claim it meanwhile
@@ -104,6 +102,9 @@ def clear_cache():
                 continue
             shutil.rmtree(folder, ignore_errors=True)
             deleted, freed = deleted + 1, freed + size
+    if not kept:
+        freed += headers_size()
+        shutil.rmtree(headers_folder(), ignore_errors=True)
     return deleted, freed, kept
 
 

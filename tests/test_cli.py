@@ -545,9 +545,11 @@ def test_cache_command_lists_and_clears_unused_projects(tmp_path, monkeypatch, c
             line for line in out.splitlines() if "bbbb-0" in line)]
         assert run_cli("cache", "--clear") == 0
         out = capsys.readouterr().out
-        assert "deleted 1 project(s), 3.0 MB" in out and "kept 1 in use" in out
+        assert "deleted 1 project(s), 0.0 MB" in out and "kept 1 in use" in out
         assert not (base / "aaaa-0").exists() and (base / "bbbb-0" / "main").is_file()
-        assert not (tmp_path / "headers").exists()
+        assert (tmp_path / "headers").exists()  # a project in use may be compiling with them
+    assert run_cli("cache", "--clear") == 0
+    assert "deleted 1 project(s), 3.0 MB" in capsys.readouterr().out and not (tmp_path / "headers").exists()
 
 
 @pytest.mark.slow  # two worker processes, each importing Brian2
