@@ -22,8 +22,9 @@ warning that says what is lost) when a Brian2 release changes it:
 - the order in which ``CPPStandaloneDevice.network_run`` writes the clocks'
   resets into ``main.cpp`` (that of a set of clocks), and ``Group.__setattr__``
   letting through the attributes the object's own class defines: the clocks
-  of the model are :class:`OrderedClock` (checked by
-  ``tests/test_standalone_cache.py``: a second process compiles nothing).
+  of the model, all of them, are :class:`OrderedClock` (checked by
+  ``tests/test_standalone_cache.py``: a second process compiles nothing, and
+  every object of a compiled structure is on one).
 """
 
 import hashlib
@@ -95,8 +96,11 @@ class OrderedClock(brian2.Clock):
     that order, hence ``main.cpp``, changed from one process to the next, and
     every process recompiled and relinked a cached project (about 3 s). With
     one hash for all, a set's order follows the order of insertion, which
-    Brian2 takes from the network's sorted objects. (Brian2 hashes a clock
-    before its ``__init__`` runs, so the hash cannot come from its name.)
+    Brian2 takes from the network's sorted objects. That holds only if every
+    clock of the network is one: a single Brian2 clock (``defaultclock``, the
+    clock of any object not given one) lands where its address puts it and
+    moves the others. (Brian2 hashes a clock before its ``__init__`` runs, so
+    the hash cannot come from its name.)
     """
 
     # (Brian2 lets an attribute past its variables only if the object's own class defines it)

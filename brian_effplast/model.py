@@ -57,8 +57,6 @@ from .spiking import PoissonPopulation
 from .rewards import check_runtime, reward_operation
 from .tasks import check_task, get_task
 
-
-
 __all__ = ["PlasticCircuit"]
 
 
