@@ -34,6 +34,22 @@ def noise_array(noise, n, clock, what, name="_timedarray*"):
     return TimedArray(noise, dt=clock.dt, name=name)
 
 
+def connect_once(synapses, *args, **kwds):
+    """`Synapses.connect` run as Brian2 runs other one-off code (indexing, string
+    assignments): on ``codegen.string_expression_target`` (numpy by default) under
+    a runtime device, so that creating synapses compiles no Cython module (one,
+    of 5-15 s, per synapse object on a first run); the compiled target under a
+    standalone device. A ``codeobj_class`` given to the synapses is kept."""
+    from brian2.devices.device import get_device
+    if synapses.codeobj_class is not None:
+        return Synapses.connect(synapses, *args, **kwds)
+    synapses.codeobj_class = get_device().code_object_class(fallback_pref="codegen.string_expression_target")
+    try:
+        return Synapses.connect(synapses, *args, **kwds)
+    finally:
+        synapses.codeobj_class = None
+
+
 def drop_idle_state_updater(group):
     """Remove the state updater of a group without differential equations.
 

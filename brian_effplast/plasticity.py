@@ -43,8 +43,8 @@ import numpy as np
 from brian2 import CodeRunner, NeuronGroup, Synapses, linked_var, second
 from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, fail_for_dimension_mismatch, get_unit
 
-from ._groups import (add_link, add_state, attach, check_variable, drop_idle_state_updater, group_expression,
-                      resolve_reward, reward_link)
+from ._groups import (add_link, add_state, attach, check_variable, connect_once, drop_idle_state_updater,
+                      group_expression, resolve_reward, reward_link)
 
 __all__ = ["ThreeFactorSynapses", "ReinforceSynapses", "NeuronRules", "Decoder", "RATE_SCALE", "replica_pairs",
            "paper_rate"]
@@ -243,8 +243,12 @@ class ThreeFactorSynapses(Synapses):
 
     def connect(self, *args, **kwds):
         """`Synapses.connect`, then each new synapse reads the reward of its
-        postsynaptic neuron's ``reward_index`` (when there is one)."""
-        super().connect(*args, **kwds)
+        postsynaptic neuron's ``reward_index`` (when there is one).
+
+        On a runtime target the synapses are created as Brian2 runs its other
+        one-off code (``codegen.string_expression_target``, numpy by default),
+        so ``cython`` compiles no module for it and connects as ``numpy`` does."""
+        connect_once(self, *args, **kwds)
         if self._initial:
             for key, value in self._initial.items():
                 setattr(self, key, value)
@@ -535,7 +539,7 @@ class Decoder(Synapses):
         eqs = f"k_out : integer (constant)\ny_post = ({w})*{x} : 1 (summed)"
         super().__init__(group, outputs, eqs, name=name, **kwds)
         block = "0" if index is None else f"{index}_pre"
-        self.connect(j=f"{block}*{n_out} + k_dec for k_dec in range(0, {n_out})")
+        connect_once(self, j=f"{block}*{n_out} + k_dec for k_dec in range(0, {n_out})")
         self.k_out = f"j % {n_out}"
         if readout is not None:
             for k in range(n_out):

@@ -118,6 +118,30 @@ def test_sparse_user_network_matches_numpy(target, request):
     assert np.max(np.abs(rec.w[:] - w0)) > 1e-4  # it learned
 
 
+def _connected(target, cache_dir):
+    prefs.codegen.target = target
+    prefs.codegen.runtime.cython.cache_dir = str(cache_dir)
+    seed(5)
+    G, inp, critic = user_network()
+    rec = ThreeFactorSynapses(G, G, pre="r", post="r", reward=critic.alpha, reward_index="block", eta=ETA,
+                              tau_bar=TAU_BAR, current="I_syn", name="rec")
+    rec.connect(p=0.3, condition="block_pre == block_post")
+    dec = Decoder(G, 2, activity="r", index="block", replicas=BLOCKS, name="dec")
+    assert rec.codeobj_class is None and dec.codeobj_class is None  # the run's code: on the target
+    return [np.array(v[:]) for v in (rec.i, rec.j, dec.i, dec.j)]
+
+
+def test_synapse_creation_on_cython_compiles_nothing(tmp_path):
+    """Creating synapses is one-off code: on a runtime target it runs as Brian2's string
+    expressions do (numpy), so the connectivity is numpy's, and no Cython module is built."""
+    on_cython = _connected("cython", tmp_path / "cython_cache")
+    on_numpy = _connected("numpy", tmp_path / "cython_cache")
+    for got, want in zip(on_cython, on_numpy):
+        np.testing.assert_array_equal(got, want)
+    assert 0 < len(on_cython[0]) < N * N // BLOCKS
+    assert not list((tmp_path / "cython_cache").glob("*.so"))
+
+
 def _drive(dt, duration):
     """The rule on a fixed, deterministic drive (no dynamics): averages and weights after ``duration``."""
     prefs.codegen.target = "numpy"
