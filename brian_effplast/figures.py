@@ -42,14 +42,12 @@ from . import figures_fig1 as f1
 from . import figures_fig2 as f2
 from . import figures_fig3 as f3
 from .figures_runs import (DEFAULTS, EXPERIMENTS, QUICK, SIGMAS, SIGMAS_LAMSCALED, STAGES, check_reuse, load_all,
-                           check_duration, mid_duration, run_experiment, write_init_dir)
+                           check_duration, mid_duration, run_experiment)
 from .plotting import new_figure
 from .protocol import describe_protocol
 
 __all__ = ["make_figures", "EXPERIMENTS", "DEFAULTS", "QUICK", "mid_duration", "panel_data", "run_experiment",
            "PANELS", "SIGMAS", "STAGES"]
-
-_write_init_dir = write_init_dir  # the name tests/test_claims.py imports
 
 #: panel name -> function(data, draw=True) returning (numbers or None, Figure or None), in drawing order
 PANELS = {

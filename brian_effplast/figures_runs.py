@@ -25,7 +25,7 @@ import numpy as np
 from .modelfiles import model_path
 
 __all__ = ["EXPERIMENTS", "SIGMAS", "SIGMAS_LAMSCALED", "DEFAULTS", "QUICK", "STAGES", "mid_duration",
-           "check_duration", "run_experiment", "write_init_dir", "load_all", "check_reuse"]
+           "check_duration", "experiment_config", "run_experiment", "write_init_dir", "load_all", "check_reuse"]
 
 #: experiment name -> (model file under models/, config overrides, seed)
 EXPERIMENTS = {
@@ -71,7 +71,7 @@ def check_duration(duration, replicas, target):
     from .config import ConfigError
     mid = mid_duration(duration)
     for name in EXPERIMENTS:
-        transient = _base_config(name, replicas, target).run.transient
+        transient = experiment_config(name, replicas, target).run.transient
         if mid <= transient:
             shortest = 5 * (transient + 10.0)  # (mid_duration: a fifth, in whole 10-unit bins)
             raise ConfigError(f"figures: --duration {duration:g} puts the mid-training snapshot at {mid:g} "
@@ -88,7 +88,8 @@ def _complete(run_dir, need_test=True):
     return s.get("status") == "complete" and (not need_test or (p / "test.npz").is_file())
 
 
-def _base_config(name, replicas, target):
+def experiment_config(name, replicas, target):
+    """The configuration of experiment ``name`` (:data:`EXPERIMENTS`) with ``replicas`` and ``target``."""
     from .config import Config
     model_file, overrides, seed = EXPERIMENTS[name]
     cfg = Config.from_toml(model_path(model_file))
@@ -125,7 +126,7 @@ def run_experiment(name, root, replicas, duration, mid, angles, hold, target="cp
     from . import runs
     from .training import extend
     root = Path(root) / name
-    cfg = _base_config(name, replicas, target)
+    cfg = experiment_config(name, replicas, target)
     cfg = runs.resolve_config(cfg, duration=mid)
     timings = {}
     t0 = time.perf_counter()

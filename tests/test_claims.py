@@ -51,13 +51,13 @@ def _load(path):
 @pytest.fixture(scope="module")
 def estimation(tmp_path_factory):
     """An estimation run (trained), its untrained twin, both tested."""
-    from brian_effplast.figures import _write_init_dir
+    from brian_effplast.figures_runs import write_init_dir
     base = tmp_path_factory.mktemp("claims")
     cfg = Config.from_toml(MODELS / "estimation.toml").replace(
         **{"run.checkpoint_every": 0.0, "run.seed": 7})
     summary = runs.train(cfg, base / "trained", duration=T_TRAIN, replicas=R, target=TARGET, quiet=True)
     init_cfg = runs.resolve_config(cfg, duration=T_TRAIN, replicas=R, target=TARGET)
-    _write_init_dir(init_cfg, base / "init")
+    write_init_dir(init_cfg, base / "init")
     tests = {}
     for name in ("init", "trained"):
         runs.run_test(base / name, angles=K, hold=HOLD, target=TARGET, quiet=True)
@@ -149,10 +149,10 @@ def test_classification_loglik_rises():
 def test_classification_dprime_grows(tmp_path):
     """Fig. 2d: the prior-averaged d' between the classes grows with
     training (4 replicas x 20000 time units vs the untrained state)."""
-    from brian_effplast.figures import _write_init_dir
+    from brian_effplast.figures_runs import write_init_dir
     cfg = Config.from_toml(MODELS / "classification.toml").replace(**{"run.seed": 5})
     runs.train(cfg, tmp_path / "trained", duration=20000.0, replicas=4, target=TARGET, quiet=True)
-    _write_init_dir(runs.resolve_config(cfg, duration=20000.0, replicas=4, target=TARGET), tmp_path / "init")
+    write_init_dir(runs.resolve_config(cfg, duration=20000.0, replicas=4, target=TARGET), tmp_path / "init")
     dp = {}
     for name in ("init", "trained"):
         runs.run_test(tmp_path / name, angles=12, hold=100.0, target=TARGET, quiet=True)

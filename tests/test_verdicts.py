@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 from brian_effplast import verdicts as V
-from brian_effplast.figures_runs import EXPERIMENTS, STAGES, _base_config
+from brian_effplast.figures_runs import EXPERIMENTS, STAGES, experiment_config
 
 R, K, S, N, NS = 5, 12, 20, 6, 12
 ANGLES = -np.pi + 2 * np.pi * np.arange(K) / K
@@ -42,7 +42,7 @@ def fake_data(names=tuple(EXPERIMENTS), seed=0):
     rng = np.random.default_rng(seed)
     data = {}
     for name in names:
-        cfg = _base_config(name, R, "numpy")
+        cfg = experiment_config(name, R, "numpy")
         d = {stage: fake_test(cfg, rng) for stage in STAGES}
         for i, stage in enumerate(STAGES):
             d[stage]["t"] = np.float64(1000.0 * i)
