@@ -19,15 +19,18 @@ demo: $(BIN)/.installed
 # (`make test-quick`: no test marked slow), then the slow one; pytest's last line
 # of each gives the tier's time. Tests marked standalone are skipped where there
 # is no C++ compiler.
-PYTEST = $(BIN)/python -m pytest -q -n 2 --dist worksteal
+# The slow tier hands out whole files, longest first (tests/conftest.py says why). Python
+# writes the bytecode of the package, so that the many processes the tests start (commands,
+# workers, kernels) do not each compile it again, even where PYTHONDONTWRITEBYTECODE is set.
+PYTEST = PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 2
 
 test: test-quick test-slow
 
 test-quick: $(BIN)/.installed
-	$(PYTEST) -m "not slow"
+	$(PYTEST) --dist worksteal -m "not slow"
 
 test-slow: $(BIN)/.installed
-	$(PYTEST) -m slow
+	$(PYTEST) --dist loadfile --no-loadscope-reorder -m slow
 
 # The documentation site: docs/_build/html/index.html. Installs the docs extra,
 # executes the notebooks of tutorials/ (cached in docs/_build/.jupyter_cache:
