@@ -43,7 +43,8 @@ from .brian2_internals import (RESEED_CODE, compile_faster, last_run, move_clock
 from .errors import Interrupted
 from .lifetime import guarded
 
-__all__ = ["cache_root", "headers_folder", "headers_size", "cached_projects", "clear_cache", "StandaloneProject"]
+__all__ = ["cache_root", "headers_folder", "headers_size", "cached_projects", "clear_cache", "release_device",
+           "StandaloneProject"]
 
 _STAMP = ".brian-effplast-compiled"  # in a project folder: its compilation finished
 
@@ -288,6 +289,19 @@ def _compile(directory):
     if code:
         raise RuntimeError(f"compiling the standalone project in {directory} failed (exit status {code}); "
                            f"the compiler's output is in {log}")
+
+
+def release_device():
+    """Close the project that Brian2's standalone device holds in this process, if any.
+
+    A model run on ``cpp_standalone`` keeps its compiled project on Brian2's
+    (global) standalone device, so that the next run of the same structure
+    starts at once. Call this before building networks of your own on that
+    device in the same process (``set_device("cpp_standalone", ...)``):
+    otherwise Brian2 refuses to run them, as a device that has already run.
+    """
+    if _ACTIVE is not None:
+        _ACTIVE.close()
 
 
 def active_project(key):

@@ -17,6 +17,19 @@ TARGETS = ["numpy", "cython", "cpp_standalone"]
 CHECK_R, CHECK_STEPS, CHECK_RECORD = 2, 300, ("theta", "r", "y", "alpha")
 
 
+def fast_learning(task="estimation", **changes):
+    """The task's default model with learning rates 200x the reference, no transient and biases
+    away from r_min, so that the few hundred steps of a check move every parameter visibly
+    (rates, transient and state are run arguments: the structure stays helpers.CHECK_*)."""
+    from brian_effplast import Config
+    cfg = Config.default(task)
+    pl = cfg.plasticity
+    updates = {f"plasticity.eta_{p}": 200 * getattr(pl, f"eta_{p}") for p in "WCbD"}
+    updates.update({"run.transient": 0.0, "init.b": 0.3})
+    updates.update(changes)
+    return cfg.replace(**updates)
+
+
 def command():
     """The ``brian-effplast`` command of this environment."""
     exe = Path(sys.executable).parent / "brian-effplast"

@@ -6,7 +6,10 @@ import pytest
 from brian2 import (DimensionMismatchError, Network, NeuronGroup, StateMonitor, device, ms, mV, prefs,
                     second, seed, set_device)
 
+from helpers import CHECK_R, CHECK_RECORD, CHECK_STEPS, fast_learning, normal_noise
+from brian_effplast import PlasticCircuit
 from brian_effplast.plasticity import Decoder, NeuronRules, ThreeFactorSynapses
+from brian_effplast.standalone import release_device
 
 N, N_IN, BLOCKS = 30, 8, 2
 TAU_BAR, ETA, LAM = 20 * ms, 40 / second, 0.05
@@ -48,6 +51,7 @@ def reference(pre, post, alpha, i, j, k_bar, g, lam, w0):
 @pytest.fixture
 def standalone(tmp_path):
     """Brian2's cpp_standalone device for one test (built and run by ``Network.run``)."""
+    release_device()  # a model an earlier test of this process ran holds the device
     set_device("cpp_standalone", directory=str(tmp_path / "project"), build_on_run=True)
     yield
     device.reinit()
@@ -60,6 +64,12 @@ def standalone(tmp_path):
 @pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
 def test_sparse_user_network_matches_numpy(target, request):
     if target == "cpp_standalone":
+        # first the package's own model on the device, as a user's script may do (the structure
+        # of helpers.CHECK_*, compiled once for the other tests): the fixture releases it
+        cfg = fast_learning()
+        model = PlasticCircuit(cfg, replicas=CHECK_R, seed=1, target=target,
+                               noise=normal_noise(1, CHECK_STEPS, CHECK_R, cfg.circuit.N))
+        model.run(CHECK_STEPS * cfg.circuit.dt, record=CHECK_RECORD)
         request.getfixturevalue("standalone")
     else:
         prefs.codegen.target = target

@@ -15,22 +15,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from helpers import CHECK_R, CHECK_RECORD, CHECK_STEPS, TARGETS, normal_noise
+from helpers import CHECK_R, CHECK_RECORD, CHECK_STEPS, TARGETS, fast_learning, normal_noise
 from brian_effplast import Config, PlasticCircuit, STATE_KEYS
 
 RTOL, ATOL = 1e-9, 1e-12
 PARAMS = ("W", "C", "b", "D")
-
-
-def fast_learning(task="estimation", **changes):
-    """Learning rates 200x the reference, no transient, biases away from r_min
-    (as in test_oracle_match.py), so that a few hundred steps move every parameter."""
-    cfg = Config.default(task)
-    pl = cfg.plasticity
-    updates = {f"plasticity.eta_{p}": 200 * getattr(pl, f"eta_{p}") for p in "WCbD"}
-    updates.update({"run.transient": 0.0, "init.b": 0.3})
-    updates.update(changes)
-    return cfg.replace(**updates)
 
 
 def copy_state(state):

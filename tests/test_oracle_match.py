@@ -6,19 +6,11 @@ import numpy as np
 import pytest
 
 import oracle
-from helpers import TARGETS, normal_noise, oracle_inputs
+from helpers import TARGETS, fast_learning, normal_noise, oracle_inputs
 from helpers import CHECK_R as R, CHECK_RECORD as RECORD, CHECK_STEPS as STEPS
-from brian_effplast import Config, PlasticCircuit
+from brian_effplast import PlasticCircuit
 
 RTOL, ATOL = 1e-9, 1e-12  # round-off of -ffast-math code vs NumPy, over 900 steps
-
-
-def fast_learning(task):
-    # Learning rates 200x the reference so that 300 steps change every parameter visibly.
-    cfg = Config.default(task)
-    pl = cfg.plasticity
-    return cfg.replace(**{f"plasticity.eta_{p}": 200 * getattr(pl, f"eta_{p}") for p in "WCbD"},
-                       **{"run.transient": 0.0, "init.b": 0.3})
 
 
 @pytest.mark.parametrize("target", TARGETS)
