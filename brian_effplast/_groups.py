@@ -41,13 +41,13 @@ def connect_once(synapses, *args, **kwds):
     of 5-15 s, per synapse object on a first run); the compiled target under a
     standalone device. A ``codeobj_class`` given to the synapses is kept."""
     from brian2.devices.device import get_device
-    if synapses.codeobj_class is not None:
-        return Synapses.connect(synapses, *args, **kwds)
-    synapses.codeobj_class = get_device().code_object_class(fallback_pref="codegen.string_expression_target")
+    given = synapses.codeobj_class
+    if given is None:
+        synapses.codeobj_class = get_device().code_object_class(fallback_pref="codegen.string_expression_target")
     try:
         return Synapses.connect(synapses, *args, **kwds)
     finally:
-        synapses.codeobj_class = None
+        synapses.codeobj_class = given
 
 
 def drop_idle_state_updater(group):
