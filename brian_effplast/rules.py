@@ -155,6 +155,8 @@ def _l2_step(c, p: str):
     dt, eta, lam = c.circuit.dt, getattr(c.plasticity, f"eta_{p}"), getattr(c.plasticity, f"lam_{p}")
     if not (_dt_ok(dt) and _nonneg(eta) and _nonneg(lam)):
         return None
+    if float(eta) == 0 or float(lam) == 0:
+        return 0.0  # (no decay, whatever the factor: not 0*inf)
     return float(dt) * 100.0 * float(eta) * float(lam) * _lam_factor(c, p)
 
 
@@ -163,7 +165,8 @@ def _lam_factor(c, p: str) -> float:
     ref, sigma = c.plasticity.lam_sigma_ref, c.circuit.sigma
     if p == "D" or not (_nonneg(ref) and _nonneg(sigma)) or float(ref) == 0:
         return 1.0
-    return (float(sigma) / float(ref)) ** 2
+    ratio = float(sigma) / float(ref)
+    return ratio * ratio  # inf, not OverflowError, for a vanishing lam_sigma_ref (then reported as too large a step)
 
 
 def _l2_rule(p: str, which: str):
@@ -181,9 +184,15 @@ def _l2_rule(p: str, which: str):
         o = getattr(c.plasticity, other)
         if step is None or o == 0:
             return _NONNEG
-        bound = 1.0 / (float(c.circuit.dt) * 100.0 * float(o) * _lam_factor(c, p))
-        return (f"{_NONNEG} with circuit.dt*100*eta_{p}*lam_{p} <= 1, i.e. {name} <= {_num(bound)} "
-                f"(circuit.dt = {fmt(c.circuit.dt)}, plasticity.{other} = {fmt(o)}); a larger step "
+        factor = _lam_factor(c, p)
+        bound = 1.0 / (float(c.circuit.dt) * 100.0 * float(o) * factor)
+        scaled, given = "", ""
+        if factor != 1.0:
+            scaled = "*(circuit.sigma/plasticity.lam_sigma_ref)**2"
+            given = (f", circuit.sigma = {fmt(c.circuit.sigma)}, "
+                     f"plasticity.lam_sigma_ref = {fmt(c.plasticity.lam_sigma_ref)}")
+        return (f"{_NONNEG} with circuit.dt*100*eta_{p}*lam_{p}{scaled} <= 1, i.e. {name} <= {_num(bound)} "
+                f"(circuit.dt = {fmt(c.circuit.dt)}, plasticity.{other} = {fmt(o)}{given}); a larger step "
                 f"makes the L2 decay -lam_{p}*{p} overshoot zero every step")
 
     return (text, ok, ("circuit.dt", f"plasticity.{other}", "circuit.sigma", "plasticity.lam_sigma_ref"),

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from brian_effplast import cli
@@ -476,6 +476,7 @@ def set_items(draw):
 
 @HOSTILE
 @given(items=st.lists(set_items(), max_size=4), task=st.sampled_from(["estimation", "classification"]))
+@example(items=["circuit.N=0", "plasticity.lam_sigma_ref=1e-300"], task="estimation")  # once an OverflowError
 def test_random_set_values(items, task):
     try:
         sets = cli._parse_set(items)

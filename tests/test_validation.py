@@ -66,7 +66,8 @@ def test_trial_angle_and_lam_sigma_ref():
         Config.default().replace(**{"plasticity.lam_sigma_ref": -0.2})
     # the L2 step bound counts the scaling: 0.01*100*1*8e-4 = 8e-4 unscaled, times (0.5/0.01)^2 = 2500
     big = {"circuit.sigma": 0.5, "plasticity.lam_sigma_ref": 0.01, "plasticity.eta_W": 1.0}
-    with pytest.raises(ConfigError, match=r"plasticity\.(eta|lam)_W = .* circuit\.dt\*100\*eta_W\*lam_W <= 1"):
+    with pytest.raises(ConfigError, match=r"plasticity\.(eta|lam)_W = .* circuit\.dt\*100\*eta_W\*lam_W"
+                       r"\*\(circuit\.sigma/plasticity\.lam_sigma_ref\)\*\*2 <= 1.*plasticity\.lam_sigma_ref = 0\.01"):
         Config.default().replace(**big)
     cfg = Config.default().replace(**{"circuit.sigma": 0.5, "plasticity.lam_sigma_ref": 0.25})
     assert cfg.lam("W") == pytest.approx(4 * cfg.plasticity.lam_W)
