@@ -168,7 +168,8 @@ def _parser():
     w.add_argument("--quiet", action="store_true", help="no progress output")
 
     c = sub.add_parser("cache", help="show (or --clear) the compiled cpp_standalone projects kept for reuse")
-    c.add_argument("--clear", action="store_true", help="delete every project no running process is using, and the precompiled headers if none is")
+    c.add_argument("--clear", action="store_true",
+                   help="delete every project no running process is using, and the precompiled headers if none is")
     return p
 
 
