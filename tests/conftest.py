@@ -2,11 +2,11 @@ import shutil
 
 import pytest
 
-#: The slow tier's files, longest first (summed test time from empty caches on 2 cores: 83 s
-#: for the first, 2.5 s for the last, on a machine where the slow tier took 325 s). ``make test-slow`` hands out whole files
-#: (``--dist loadfile``) to the next free worker in this order, which keeps both cores busy to
-#: the end and keeps the tests sharing a module fixture (trained networks, a toy figures run) in
-#: one process. A file not listed comes after these.
+#: The slow tier's files, longest first (summed test time from empty caches on 2 cores: 83 s for
+#: the first, 2.5 s for the last, on a machine where the slow tier took 325 s). ``make test-slow``
+#: hands out whole files (``--dist loadfile``) to the next free worker in this order, which keeps
+#: both cores busy to the end and keeps the tests sharing a module fixture (trained networks, a
+#: toy figures run) in one process. A file not listed comes after these.
 LONGEST_FIRST = ["test_interrupts.py", "test_figures.py", "test_tutorials.py", "test_wheel.py",
                  "test_oracle_match.py", "test_claims.py", "test_spiking.py", "test_model_behaviour.py",
                  "test_cli.py", "test_sweep.py", "test_theory.py", "test_reinforce.py", "test_symmetric_w.py",
