@@ -455,14 +455,15 @@ def _main(argv):
     except KeyboardInterrupt as exc:
         for s in (signal.SIGINT, signal.SIGTERM):
             signal.signal(s, signal.SIG_IGN)
-        signum = getattr(exc, "signum", signal.SIGINT)
-        name = signal.Signals(signum).name
-        if getattr(exc, "run_dir", None) is not None:
+        if not isinstance(exc, Interrupted):  # Python's own, from SIGINT
+            exc = Interrupted(signal.SIGINT)
+        name = signal.Signals(exc.signum).name
+        if exc.run_dir is not None:
             _error(f"interrupted ({name}): kept the checkpoint at t = {exc.t:g} time units; "
                    f"continue with: {PROG} resume {exc.run_dir}")
         else:
             _error(f"interrupted ({name}); " + _INTERRUPTED.get(command, "nothing unfinished was saved"))
-        return 128 + signum
+        return exc.exit_status
     except Diverged as exc:
         _error(exc)
         return 1

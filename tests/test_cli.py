@@ -623,3 +623,9 @@ def test_an_interrupt_cpython_masked_as_a_system_error_is_an_interrupt(monkeypat
     assert cli.main(["info", "somewhere"]) == 143
     err = capsys.readouterr().err
     assert "interrupted (SIGTERM)" in err and "SystemError" not in err
+
+    def plain(args):  # Python's own KeyboardInterrupt (SIGINT's default handler)
+        raise KeyboardInterrupt
+    monkeypatch.setitem(cli.COMMANDS, "test", plain)
+    assert cli.main(["test", "somewhere"]) == 130
+    assert "interrupted (SIGINT); no test file was written" in capsys.readouterr().err

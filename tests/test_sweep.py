@@ -3,6 +3,7 @@ clusters), and which cells a re-run may reuse (quick: cells run in this process,
 
 import csv
 import json
+import operator
 import os
 import signal
 import subprocess
@@ -14,8 +15,8 @@ import numpy as np
 import pytest
 
 from brian_effplast import cli
-from brian_effplast.config import Config
-from brian_effplast.sweep import parse_grid, run_cell, sweep
+from brian_effplast.config import Config, ConfigError
+from brian_effplast.sweep import cluster_client, parse_grid, run_cell, sweep
 from brian_effplast.training import train
 from helpers import load_npz
 
@@ -193,3 +194,24 @@ def test_an_unfinished_cell_is_resumed_only_with_the_same_configuration(tmp_path
     assert not (cell / "test.npz").exists()
     row = run_cell(cell.name, {}, cfg.to_dict(), cell)  # the same configuration: resumed and tested
     assert row["status"] == "complete" and (cell / "test.npz").is_file()
+
+
+def test_grid_values_are_read_as_toml_and_a_bad_item_is_named():
+    grid = parse_grid(["circuit.sigma=0.1, 0.2", "run.target=numpy,cython", "run.seed=3", "test.start=\"r_init\""])
+    assert grid == {"circuit.sigma": [0.1, 0.2], "run.target": ["numpy", "cython"], "run.seed": [3],
+                    "test.start": ["r_init"]}
+    for item in ("sigma=0.1", "circuit.sigma=", "circuit.sigma"):
+        with pytest.raises(ConfigError, match=f"--grid: {item!r} is not allowed: must be section.key=value1"):
+            parse_grid([item])
+    with pytest.raises(ConfigError, match="model.toml: run.seed is given twice"):
+        parse_grid(["run.seed=1", "run.seed=2"], source="model.toml")
+
+
+def test_cluster_client_uses_a_running_scheduler_and_imports_brian2_on_its_workers():
+    from dask.distributed import LocalCluster
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as running:
+        with cluster_client(scheduler=running.scheduler_address) as client:
+            assert client.submit(operator.add, 1, 2).result() == 3
+            plugins = client.run(lambda dask_worker: sorted(dask_worker.plugins))
+            assert all("brian-effplast-import-brian2" in p for p in plugins.values()), plugins
+        assert client.status == "closed" and running.status.name == "running"  # the cluster is not ours to close
