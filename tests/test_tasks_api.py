@@ -105,3 +105,25 @@ def test_panel_drawings_of_one_test_take_the_task_from_the_data_or_an_argument(t
 def test_the_built_in_task_names_are_the_configuration_s():
     from brian_effplast import schema, tasks
     assert tuple(tasks.TASKS) == schema.TASKS
+
+
+def test_a_task_defining_only_reward_and_delta_gets_the_default_objective_error_and_score():
+    class Distance(Task):  # a user's one-output task: y should be cos(theta)
+        n_out = 1
+
+        def reward(self, y, theta):
+            return -(y[..., 0] - np.cos(theta)) ** 2
+
+        def delta(self, y, theta):
+            return 2 * (np.cos(theta) - y[..., 0])[..., None]
+
+    task = Distance()
+    y, theta = np.array([[0.5], [1.0]]), np.array([0.0, np.pi])
+    np.testing.assert_allclose(task.test_error(y, theta), [0.25, 4.0])  # minus the reward
+    np.testing.assert_allclose(task.objective(task.reward(y, theta)), [-0.25, -4.0])  # the reward itself
+    assert task.score(0.25) == 0.25
+    with pytest.raises(NotImplementedError):  # the base class has no target, reward or delta
+        Task().target(theta)
+    for method in (Task().reward, Task().delta):
+        with pytest.raises(NotImplementedError):
+            method(y, theta)
