@@ -34,6 +34,16 @@ test-quick: $(BIN)/.installed
 test-slow: $(BIN)/.installed
 	$(PYTEST) --dist loadfile --no-loadscope-reorder -m slow
 
+# Which public functions and methods the quick tier never enters: the quick tier under
+# coverage (with every process it starts; settings in pyproject.toml), then
+# tests/public_coverage.py lists them.
+coverage-quick: $(BIN)/.installed
+	rm -rf .coverage-data
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m coverage run -m pytest -q -n 2 --dist worksteal -m "not slow" \
+		--hypothesis-seed=0
+	$(BIN)/python -m coverage combine -q
+	$(BIN)/python tests/public_coverage.py .coverage-data/quick brian_effplast
+
 # The documentation site: docs/_build/html/index.html. Installs the docs extra,
 # executes the notebooks of tutorials/ (cached in docs/_build/.jupyter_cache:
 # a notebook runs again only when its code changed), fails on any warning, then
@@ -46,4 +56,4 @@ docs: $(BIN)/.docs-installed
 	$(BIN)/sphinx-build -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
 	$(BIN)/sphinx-build -W --keep-going -b doctest -d docs/_build/doctrees docs docs/_build/doctest
 
-.PHONY: install demo test test-quick test-slow docs
+.PHONY: install demo test test-quick test-slow coverage-quick docs
