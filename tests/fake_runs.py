@@ -41,5 +41,3 @@ def fake_data(names=tuple(EXPERIMENTS), seed=0):
         d["config"], d["summary"] = cfg, {"status": "complete"}
         data[name] = d
     return data
-
-

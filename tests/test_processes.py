@@ -94,12 +94,16 @@ def test_a_guarded_command_ends_with_the_process_it_watches(tmp_path):
 
 
 def _child_of(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            children = f.read().split()
-    except OSError:
-        return None
-    return int(children[0]) if children else None
+    """A child process of ``pid`` (from /proc/*/stat), or None."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        return int(entry)
+            except OSError:
+                continue
+    return None
 
 
 def test_replica_pool_block_is_the_single_process_run():
