@@ -5,7 +5,6 @@ nothing outlives the process that started it, even a SIGKILLed one."""
 
 import operator
 import os
-import signal
 import subprocess
 import sys
 import time
