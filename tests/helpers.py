@@ -79,3 +79,13 @@ def oracle_inputs(model):
 def normal_noise(seed, steps, R, N):
     rng = np.random.default_rng(seed)
     return {"stimulus": rng.standard_normal((steps, R)), "rates": rng.standard_normal((steps, R * N))}
+
+
+def proc_stat(pid):
+    """``(state, parent pid)`` of process ``pid`` from /proc (Linux), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # (after the command name, which may hold spaces)
+    except OSError:
+        return None
+    return fields[0], int(fields[1])

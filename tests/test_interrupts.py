@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from brian_effplast import runs
-from helpers import assert_same_run, command
+from helpers import assert_same_run, command, proc_stat
 
 pytestmark = pytest.mark.slow
 
@@ -64,11 +64,10 @@ def marked(mark):
         try:
             with open(f"/proc/{pid}/environ", "rb") as f:
                 env = f.read()
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if f"BRIAN_EFFPLAST_TEST_MARK={mark}".encode() in env and state != "Z":
+        stat = proc_stat(pid)
+        if f"BRIAN_EFFPLAST_TEST_MARK={mark}".encode() in env and stat is not None and stat[0] != "Z":
             found.append(int(pid))
     return found
 

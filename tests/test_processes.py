@@ -14,15 +14,12 @@ import pytest
 
 from brian_effplast.lifetime import guarded
 from brian_effplast.parallel import ReplicaPool, WorkerPool, block_seed, blocks
-from helpers import fast_learning
+from helpers import fast_learning, proc_stat
 
 
 def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    stat = proc_stat(pid)
+    return stat is not None and stat[0] != "Z"
 
 
 def wait_gone(pid, within=5.0):
@@ -95,13 +92,8 @@ def test_a_guarded_command_ends_with_the_process_it_watches(tmp_path):
 def _child_of(pid):
     """A child process of ``pid`` (from /proc/*/stat), or None."""
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        return int(entry)
-            except OSError:
-                continue
+        if entry.isdigit() and (proc_stat(entry) or ("", None))[1] == pid:
+            return int(entry)
     return None
 
 
