@@ -11,9 +11,9 @@ then, alternating the two makefiles ``--repeats`` times in this one run:
   steps) and takes its CPU time (the least of the runs).
 
 "brian2" is Brian2's makefile (every file at -O3); "setup -O0" adds
-:data:`brian_effplast.brian2_internals.UNOPTIMISED_RULE`; "brian-effplast" (the
+:data:`brian_effplast.circuit.brian2_internals.UNOPTIMISED_RULE`; "brian-effplast" (the
 package's makefile) adds the precompiled standard headers too
-(:data:`~brian_effplast.brian2_internals.STD_HEADER_RULE`; ``make -B`` builds
+(:data:`~brian_effplast.circuit.brian2_internals.STD_HEADER_RULE`; ``make -B`` builds
 them again each time, so their own compilation is counted). Prints each and the
 ratios to Brian2's. Keep the other core quiet while it runs.
 """
@@ -37,8 +37,9 @@ def main():
     parser.add_argument("--duration", type=float, default=2000.0)
     args = parser.parse_args()
     os.environ["BRIAN_EFFPLAST_CACHE"] = tempfile.mkdtemp(prefix="compile-flags-")
-    from brian_effplast import PlasticCircuit, standalone
-    from brian_effplast.brian2_internals import UNOPTIMISED_RULE
+    from brian_effplast import PlasticCircuit
+    from brian_effplast.circuit import standalone
+    from brian_effplast.circuit.brian2_internals import UNOPTIMISED_RULE
 
     model = PlasticCircuit(task="estimation", replicas=1, seed=1, target="cpp_standalone")
     model.run(args.duration)

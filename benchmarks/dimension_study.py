@@ -1,7 +1,7 @@
 """Eq. 10 against REINFORCE: learning rates tuned per rule on one grid, then both against N.
 
 The measurements of docs/beyond.md, "REINFORCE" and "Dimension". Every run is a
-cell of :func:`brian_effplast.sweep.sweep` (train, then the model's test protocol):
+cell of :func:`brian_effplast.runs.sweep.sweep` (train, then the model's test protocol):
 one cell per (rule, learning-rate multiplier, N), each ``--replicas`` independent
 networks in one process (one seed per N, so at each N both rules start from the
 same initial networks).
@@ -68,7 +68,7 @@ def _ints(text):
 
 def cell_config(rule, mult, N, a):
     from brian_effplast import Config
-    from brian_effplast.modelfiles import model_path
+    from brian_effplast.config.modelfiles import model_path
     cfg = Config.from_toml(model_path(MODELS[rule]))
     eta = REFERENCE_ETA * mult
     return cfg.override({
@@ -79,7 +79,7 @@ def cell_config(rule, mult, N, a):
 
 def run_cell(rule, mult, N, a):
     """Train and test one (rule, multiplier, N) cell through the sweep machinery; its run dir."""
-    from brian_effplast import sweep
+    from brian_effplast.runs import sweep
     out = Path(a.out) / f"{rule}_x{mult:g}"
     t0 = time.perf_counter()
     rows = sweep.sweep(cell_config(rule, mult, N, a), out, {"circuit.N": [N]}, workers=1, quiet=True)
@@ -92,9 +92,9 @@ def run_cell(rule, mult, N, a):
 def measure(run_dir, row, a):
     """Per-replica measures of one cell (None if it did not finish)."""
     from brian_effplast.analysis import smooth
-    from brian_effplast.prior import prior_weights
-    from brian_effplast.protocol import per_angle_error
-    from brian_effplast.tasks import get_task
+    from brian_effplast.blocks.prior import prior_weights
+    from brian_effplast.runs.protocol import per_angle_error
+    from brian_effplast.blocks.tasks import get_task
     rec = {"status": row["status"], "error": row.get("error") or "", "run_dir": str(run_dir),
            "wall_seconds": row.get("wall_seconds")}
     try:
@@ -209,7 +209,7 @@ def main(argv=None):
     def do(rule, mult, N):
         cell_dir = Path(a.out) / f"{rule}_x{mult:g}" / "cells" / f"circuit.N={N}"
         if a.analyse_only:
-            from brian_effplast.sweep import _finished
+            from brian_effplast.runs.sweep import _finished
             if not _finished(cell_dir):
                 return
             row = {"status": "complete", "run_dir": str(cell_dir)}

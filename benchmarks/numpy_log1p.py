@@ -1,4 +1,4 @@
-"""Brian2's ``log1p`` against :func:`brian_effplast.nonlinearity.log1p_function` on the numpy target.
+"""Brian2's ``log1p`` against :func:`brian_effplast.blocks.nonlinearity.log1p_function` on the numpy target.
 
 The circuit's ``f^-1`` (Softplus) calls ``log1p`` once per step. On the numpy
 target Brian2's own ``log1p`` goes through a unit-checking wrapper that formats
@@ -16,7 +16,7 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 from brian2 import NeuronGroup, Network, defaultclock, ms, prefs  # noqa: E402
-from brian_effplast.nonlinearity import Softplus, log1p_function  # noqa: E402
+from brian_effplast.blocks.nonlinearity import Softplus, log1p_function  # noqa: E402
 
 prefs.codegen.target = "numpy"
 curve = Softplus()

@@ -21,7 +21,7 @@ import numpy as np
 
 def series(runs, duration):
     from brian_effplast import Config, PlasticCircuit
-    import brian_effplast.standalone as sa
+    import brian_effplast.circuit.standalone as sa
 
     compiled = []
     original = sa.StandaloneProject.__init__

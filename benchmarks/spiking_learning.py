@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from brian_effplast import Config, PlasticCircuit, runs
-from brian_effplast.modelfiles import model_path
-from brian_effplast.prior import prior_weights
-from brian_effplast.protocol import held_stimulus_test, per_angle_error
+from brian_effplast.config.modelfiles import model_path
+from brian_effplast.blocks.prior import prior_weights
+from brian_effplast.runs.protocol import held_stimulus_test, per_angle_error
 
 CONDITIONS = {
     "spiking": ("estimation_spiking", {}),

@@ -11,18 +11,18 @@ import importlib
 
 from .version import __version__
 from .config import Config, ConfigError
-from .nonlinearity import FICurve, Softplus, check_fi_curve
-from .prior import preferred_angles
-from .state import STATE_KEYS, initial_state
-from .tasks import Task, Estimation, Classification, check_task
+from .blocks.nonlinearity import FICurve, Softplus, check_fi_curve
+from .blocks.prior import preferred_angles
+from .circuit.state import STATE_KEYS, initial_state
+from .blocks.tasks import Task, Estimation, Classification, check_task
 
 #: Names imported from their (Brian2) modules on first use.
 _BRIAN2_NAMES = {
-    "LangevinStimulus": "stimulus", "InputPopulation": "stimulus", "RecurrentPopulation": "circuit",
-    "PoissonPopulation": "spiking",
-    "TaskReadout": "readout", "ThreeFactorSynapses": "plasticity", "ReinforceSynapses": "plasticity",
-    "NeuronRules": "plasticity", "Decoder": "plasticity", "paper_rate": "plasticity", "reward_operation": "rewards",
-    "PlasticCircuit": "model",
+    "LangevinStimulus": "blocks.stimulus", "InputPopulation": "blocks.stimulus",
+    "RecurrentPopulation": "blocks.population", "PoissonPopulation": "blocks.spiking",
+    "TaskReadout": "blocks.readout", "ThreeFactorSynapses": "blocks.plasticity",
+    "ReinforceSynapses": "blocks.plasticity", "NeuronRules": "blocks.plasticity", "Decoder": "blocks.plasticity",
+    "paper_rate": "blocks.plasticity", "reward_operation": "blocks.rewards", "PlasticCircuit": "circuit.model",
 }
 
 __all__ = ["__version__", "Config", "ConfigError", "FICurve", "Softplus", "check_fi_curve", "preferred_angles",

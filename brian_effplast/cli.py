@@ -27,8 +27,8 @@ from pathlib import Path
 
 from .config import TARGETS, Config, ConfigError
 from .errors import Diverged, Interrupted, RunError, interrupts_unmasked
-from .modelfiles import model_path, shipped_models
-from .schema import TEST_STARTS
+from .config.modelfiles import model_path, shipped_models
+from .config.schema import TEST_STARTS
 
 PROG = "brian-effplast"
 #: Model file of the demo (models/estimation.toml, shipped inside the package).
@@ -305,7 +305,7 @@ def _cmd_demo(args):
         summary_path = out / runs.FILES["summary"]
         if not ours or not summary_path.is_file():
             return
-        from .rundir import write_json
+        from .runs.rundir import write_json
         try:
             s = json.loads(summary_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -322,7 +322,7 @@ def _cmd_demo(args):
         hold = min(DEMO_HOLD, run_cfg.test.hold)
         demo["test_hold"] = hold
         # the same test on the circuit the training started from (same seed: same initial state)
-        from .model import PlasticCircuit
+        from .circuit.model import PlasticCircuit
         if not args.quiet:
             print(f"{PROG}: testing the untrained circuit (seed {run_cfg.run.seed}, initial state): "
                   f"{run_cfg.test.angles} angles x {hold:g} time units", file=sys.stderr)
@@ -330,7 +330,7 @@ def _cmd_demo(args):
         demo["test_untrained"] = runs.scores(untrained, "estimation")
         res = runs.run_test(out, hold=hold, target=args.target, quiet=args.quiet)
         demo["test_trained"] = {k: res[k] for k in ("mse", "mse_prior")}
-        from .protocol import per_angle_error
+        from .runs.protocol import per_angle_error
         with np.load(res["test"], allow_pickle=False) as z:
             angles, mu = z["angles"], float(z["prior_mu"])
             per_angle = per_angle_error({"angles": angles, "outputs": z["outputs"]}, "estimation").mean(axis=0)
@@ -372,7 +372,7 @@ def _cmd_demo(args):
 
 
 def _cmd_figures(args):
-    from . import figures
+    from .paper import figures
     _quiet_brian()
     figures.make_figures(args.out, replicas=args.replicas, duration=args.duration, quick=args.quick,
                          target=args.target or "cpp_standalone", workers=args.workers, scheduler=args.scheduler)
@@ -380,7 +380,7 @@ def _cmd_figures(args):
 
 
 def _cmd_sweep(args):
-    from .sweep import parse_grid, sweep
+    from .runs.sweep import parse_grid, sweep
     grid = parse_grid(args.grid)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"argument --workers: {args.workers} is not allowed: must be >= 1")
@@ -397,7 +397,7 @@ def _cmd_sweep(args):
 
 
 def _cmd_cache(args):
-    from .standalone import cache_root, cached_projects, clear_cache, headers_size
+    from .circuit.standalone import cache_root, cached_projects, clear_cache, headers_size
     mb = lambda n: f"{n / 1e6:.1f} MB"
     if args.clear:
         deleted, freed, kept = clear_cache()

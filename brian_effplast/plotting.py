@@ -3,10 +3,10 @@
 Each function returns a :class:`matplotlib.figure.Figure` drawn with the Agg
 renderer and no pyplot state (safe in scripts, threads and notebooks); save
 it with ``fig.savefig("name.png")``. Plots that depend on the task take a
-task name or a :class:`~brian_effplast.tasks.Task` (what differs between
+task name or a :class:`~brian_effplast.blocks.tasks.Task` (what differs between
 tasks comes from the Task: labels, scale, class boundaries, outputs).
 
-The paper's panels (Figs. 1-3, S1) are drawn by :mod:`brian_effplast.figures`
+The paper's panels (Figs. 1-3, S1) are drawn by :mod:`brian_effplast.paper.figures`
 beside the numbers behind them; the drawing primitives they share with the
 plots here are :func:`new_figure`, :func:`objective_curve`,
 :func:`prior_curve` and :func:`closed_circle`. A few panel drawings that
@@ -20,12 +20,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
 from . import analysis
-from .prior import prior_weights
-from .tasks import Task, get_task
+from .blocks.prior import prior_weights
+from .blocks.tasks import Task, get_task
 
 __all__ = ["learning_curve", "population_tuning", "output_distributions", "new_figure", "objective_curve",
-           "prior_curve", "closed_circle", "task_of", "fig_preferred_stimuli", "fig_population_rates",
-           "figS1_tuning_map", "fig2b_bias_variance"]
+           "prior_curve", "closed_circle", "task_of", "band", "xdeg", "boundary_lines", "draw_preferred_stimuli",
+           "draw_population_rates", "draw_tuning_map", "draw_bias_variance"]
 
 
 def new_figure(w, h):
@@ -45,9 +45,9 @@ def _load(test_npz):
 
 
 def task_of(test, task=None):
-    """The :class:`~brian_effplast.tasks.Task` of test data: ``task`` (a name or
+    """The :class:`~brian_effplast.blocks.tasks.Task` of test data: ``task`` (a name or
     a Task) when given, else the one named by the data's ``task`` entry (a task
-    without a registered name: the base :class:`~brian_effplast.tasks.Task`)."""
+    without a registered name: the base :class:`~brian_effplast.blocks.tasks.Task`)."""
     if task is not None:
         return get_task(task)
     try:
@@ -57,7 +57,7 @@ def task_of(test, task=None):
 
 
 def objective_curve(curve, dt_bin, task, window=None):
-    """The task's objective (:meth:`Task.objective <brian_effplast.tasks.Task.objective>`)
+    """The task's objective (:meth:`Task.objective <brian_effplast.blocks.tasks.Task.objective>`)
     of a learning curve, smoothed: ``(t, mean, sem, window)``.
 
     ``curve`` (R, bins) or (bins,): mean reward per bin; ``window``: centred
@@ -99,7 +99,7 @@ def learning_curve(curve, dt_bin, task, transient=0.0, window=None):
     dt_bin : float
         Time units per bin.
     task : str or Task
-        What is shown: :meth:`Task.objective <brian_effplast.tasks.Task.objective>`
+        What is shown: :meth:`Task.objective <brian_effplast.blocks.tasks.Task.objective>`
         (the MSE ``-reward`` for estimation, the log-likelihood ``reward`` for
         classification), on a log axis when :attr:`Task.log_scale_curve` and
         the curve spans more than a decade.
@@ -181,9 +181,9 @@ def output_distributions(test_npz, task, replica=0):
     Two or more outputs (``task.n_out >= 2``, e.g. estimation): the first two
     as a scatter per angle with 95% confidence ellipses
     (:func:`analysis.confidence_ellipse`) and the targets
-    (:meth:`Task.target <brian_effplast.tasks.Task.target>`). One output
+    (:meth:`Task.target <brian_effplast.blocks.tasks.Task.target>`). One output
     (e.g. classification): a histogram of ``y`` per angle, coloured by class
-    and with the task's :attr:`~brian_effplast.tasks.Task.decision_threshold`
+    and with the task's :attr:`~brian_effplast.blocks.tasks.Task.decision_threshold`
     marked when it has classes.
     """
     import matplotlib
@@ -249,28 +249,113 @@ def output_distributions(test_npz, task, replica=0):
 
 
 # ---------------------------------------------------------------------------
-# Panel drawings of one test's data, drawn by brian_effplast.figures_fig1/2
+# Drawings of one test's data: a run's own plots (runs.protocol) and the paper's
+# panels (brian_effplast.paper) both draw with these
 # ---------------------------------------------------------------------------
 
-def fig_preferred_stimuli(test, title, task=None, bandwidth=0.35, bins=18):
-    """Fig. 1c/1d: preferred stimuli (:func:`brian_effplast.figures_fig1.draw_preferred_stimuli`)."""
-    from .figures_fig1 import draw_preferred_stimuli
-    return draw_preferred_stimuli(test, title, task, bandwidth=bandwidth, bins=bins)
+GRID = np.linspace(-np.pi, np.pi, 361)
 
 
-def fig_population_rates(items, title, task=None):
-    """Fig. 1e/1f: population rate vs angle (:func:`brian_effplast.figures_fig1.draw_population_rates`)."""
-    from .figures_fig1 import draw_population_rates
-    return draw_population_rates(items, title, task)
+def band(ax, x, mean, sem, color, label, marker="o"):
+    """A line with a shaded ± s.e.m. band."""
+    ax.plot(x, mean, color=color, marker=marker, ms=3, lw=1.5, label=label)
+    ax.fill_between(x, mean - sem, mean + sem, color=color, alpha=0.25, lw=0)
 
 
-def figS1_tuning_map(test, title, task=None, replica=0):
-    """S1a/S1b: tuning-curve map (:func:`brian_effplast.figures_fig1.draw_tuning_map`)."""
-    from .figures_fig1 import draw_tuning_map
-    return draw_tuning_map(test, title, task, replica=replica)
+def xdeg(ax):
+    """The stimulus-angle x axis, in degrees."""
+    ax.set_xlabel("stimulus angle θ (degrees)")
+    ax.set_xticks([-180, -90, 0, 90, 180])
 
 
-def fig2b_bias_variance(test):
-    """Fig. 2b: squared bias and variance vs angle (:func:`brian_effplast.figures_fig2.draw_bias_variance`)."""
-    from .figures_fig2 import draw_bias_variance
-    return draw_bias_variance(test)
+def boundary_lines(ax, task, color="g", label=None):
+    """Vertical lines at the task's class boundaries (degrees, ±180 both drawn)."""
+    xs = []
+    for b in task.class_boundaries:
+        d = float(np.degrees(analysis.wrap_angle(b)))
+        xs += [-180.0, 180.0] if abs(abs(d) - 180.0) < 1e-9 else [d]
+    for i, x in enumerate(sorted(xs, key=abs)):
+        ax.axvline(x, color=color, ls="--", lw=1, label=label if i == 0 else None)
+
+
+def draw_preferred_stimuli(test, title, task=None, bandwidth=0.35, bins=18, pref=None):
+    """Histogram of preferred stimuli (all neurons of all replicas) with a von
+    Mises KDE, the stimulus prior and the task's class boundaries."""
+    task = task_of(test, task)
+    if pref is None:
+        pref = analysis.preferred_stimulus(test["rates"], test["angles"]).ravel()
+    kde = analysis.circular_kde(pref, GRID, bandwidth)
+    fig = new_figure(4.8, 3.4)
+    ax = fig.add_subplot()
+    ax.hist(np.degrees(pref), bins=np.linspace(-180, 180, bins + 1), density=True, color="C1", alpha=0.6,
+            label=f"{pref.size} neurons")
+    ax.plot(np.degrees(GRID), kde * np.pi / 180, color="C1", lw=2, label="KDE")
+    ax.plot(np.degrees(GRID), prior_curve(test, GRID) * np.pi / 180, color="0.5", lw=1, label="stimulus prior")
+    boundary_lines(ax, task, label="class boundary")
+    xdeg(ax)
+    ax.set_ylabel("density (per degree)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def draw_population_rates(items, title, task=None, pops=None):
+    """Population-averaged rate vs angle for several networks ``items`` =
+    [(label, test)]; shading: s.e.m. across replicas (dark) and across all
+    neurons (light); dotted: each network's stimulus prior."""
+    task = task_of(items[0][1], task)
+    fig = new_figure(5.2, 3.5)
+    ax = fig.add_subplot()
+    tw = ax.twinx()
+    for i, (label, t) in enumerate(items):
+        pop = analysis.population_rate(t["rates"]) if pops is None else pops[i]
+        deg, m, sr, sn = closed_circle(t["angles"], pop["mean"], pop["sem_replicas"], pop["sem_neurons"])
+        c = f"C{i}"
+        ax.fill_between(deg, m - sn, m + sn, color=c, alpha=0.12, lw=0)
+        band(ax, deg, m, sr, c, label)
+        tw.plot(np.degrees(GRID), prior_curve(t, GRID), color=c, ls=":", lw=1)
+    boundary_lines(ax, task)
+    xdeg(ax)
+    ax.set_ylabel("population rate")
+    tw.set_ylabel("prior density (dotted)")
+    tw.set_ylim(0, None)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def draw_tuning_map(test, title, task=None, replica=0):
+    """Tuning curves of one replica, normalised per neuron and sorted by
+    preferred stimulus (image), the task's class boundaries marked."""
+    task = task_of(test, task)
+    tc = analysis.tuning_curves(test["rates"])[replica]  # (K, N)
+    pref = analysis.preferred_stimulus(test["rates"], test["angles"])[replica]
+    order = np.argsort(pref)
+    deg, tcc = closed_circle(test["angles"], tc.T)
+    img = tcc[order] / np.maximum(tcc[order].max(axis=1, keepdims=True), 1e-12)
+    fig = new_figure(4.8, 3.6)
+    ax = fig.add_subplot()
+    ax.imshow(img, aspect="auto", origin="lower", extent=(deg[0], deg[-1], 0, img.shape[0]), cmap="magma")
+    boundary_lines(ax, task, color="c")
+    ax.set_xlim(deg[0], deg[-1])
+    ax.set_xlabel("stimulus angle θ (degrees)")
+    ax.set_ylabel("neuron (sorted by preferred θ)")
+    ax.set_title(title + "\nrate / max rate", fontsize=9)
+    return fig
+
+
+def draw_bias_variance(test, bias2=None, var=None):
+    """Squared bias and variance vs angle, mean ± s.e.m. across replicas."""
+    if bias2 is None or var is None:
+        bias2, var = analysis.bias_variance(test["outputs"], test["angles"])
+    fig = new_figure(4.8, 3.4)
+    ax = fig.add_subplot()
+    for arr, c, lab in ((bias2, "C3", "squared bias"), (var, "C0", "variance")):
+        m, s = analysis.mean_sem(arr, axis=0)
+        deg, m, s = closed_circle(test["angles"], m, s)
+        band(ax, deg, m, s, c, lab)
+    xdeg(ax)
+    ax.set_ylabel("squared error component")
+    ax.set_title(f"Fig. 2b: bias² and variance (± s.e.m., {bias2.shape[0]} replicas)", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig

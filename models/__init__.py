@@ -1,1 +1,1 @@
-"""The model files shipped with brian-effplast (installed as package data; see brian_effplast.modelfiles)."""
+"""The model files shipped with brian-effplast (installed as package data; see brian_effplast.config.modelfiles)."""

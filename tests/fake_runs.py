@@ -1,11 +1,11 @@
 """Fake loaded runs for the tests of the panels and verdicts: the layout of
-:func:`brian_effplast.figures_runs.load_all` (per experiment: three test stages,
+:func:`brian_effplast.paper.experiments.load_all` (per experiment: three test stages,
 a learning curve, the config and summary) filled with synthetic numbers of
 known structure, so that no simulation is needed."""
 
 import numpy as np
 
-from brian_effplast.figures_runs import EXPERIMENTS, STAGES, experiment_config
+from brian_effplast.paper.experiments import EXPERIMENTS, STAGES, experiment_config
 
 R, K, S, N, NS = 5, 12, 20, 6, 12
 ANGLES = -np.pi + 2 * np.pi * np.arange(K) / K

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brian_effplast.state import saved_keys
+from brian_effplast.circuit.state import saved_keys
 
 TARGETS = ["numpy", "cython", "cpp_standalone"]
 

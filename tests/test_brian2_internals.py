@@ -1,11 +1,11 @@
-"""The Brian2 internals of brian_effplast.brian2_internals: present in the
+"""The Brian2 internals of brian_effplast.circuit.brian2_internals: present in the
 installed Brian2, and a loud failure or a warned fallback when they change."""
 
 import types
 
 import pytest
 
-from brian_effplast import brian2_internals as bi
+from brian_effplast.circuit import brian2_internals as bi
 
 TEMPLATE_LOOP = """
     while(clock && running)

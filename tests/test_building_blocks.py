@@ -8,8 +8,8 @@ from brian2 import (DimensionMismatchError, Network, NeuronGroup, StateMonitor, 
 
 from helpers import CHECK_R, CHECK_RECORD, CHECK_STEPS, fast_learning, normal_noise
 from brian_effplast import PlasticCircuit
-from brian_effplast.plasticity import Decoder, NeuronRules, ThreeFactorSynapses
-from brian_effplast.standalone import release_device
+from brian_effplast.blocks.plasticity import Decoder, NeuronRules, ThreeFactorSynapses
+from brian_effplast.circuit.standalone import release_device
 
 N, N_IN, BLOCKS = 30, 8, 2
 TAU_BAR, ETA, LAM = 20 * ms, 40 / second, 0.05

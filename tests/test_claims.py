@@ -22,7 +22,7 @@ import pytest
 
 from brian_effplast import analysis, runs
 from brian_effplast.config import Config
-from brian_effplast.nonlinearity import Softplus
+from brian_effplast.blocks.nonlinearity import Softplus
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 TARGET = "cpp_standalone"
@@ -51,7 +51,7 @@ def _load(path):
 @pytest.fixture(scope="module")
 def estimation(tmp_path_factory):
     """An estimation run (trained), its untrained twin, both tested."""
-    from brian_effplast.figures_runs import write_init_dir
+    from brian_effplast.paper.experiments import write_init_dir
     base = tmp_path_factory.mktemp("claims")
     cfg = Config.from_toml(MODELS / "estimation.toml").replace(
         **{"run.checkpoint_every": 0.0, "run.seed": 7})
@@ -135,7 +135,7 @@ def test_energy_grows_with_noise_at_fixed_weights(estimation):
 def test_classification_loglik_rises():
     """Fig. 1b (classification): the log-likelihood reward rises during a
     short training (2 replicas x 3000 time units)."""
-    from brian_effplast.model import PlasticCircuit
+    from brian_effplast.circuit.model import PlasticCircuit
     cfg = Config.from_toml(MODELS / "classification.toml")
     model = PlasticCircuit(cfg, seed=11, replicas=2, target=TARGET)
     curve = model.run(3000.0, plastic=True, record=())["curve"]
@@ -149,7 +149,7 @@ def test_classification_loglik_rises():
 def test_classification_dprime_grows(tmp_path):
     """Fig. 2d: the prior-averaged d' between the classes grows with
     training (4 replicas x 20000 time units vs the untrained state)."""
-    from brian_effplast.figures_runs import write_init_dir
+    from brian_effplast.paper.experiments import write_init_dir
     cfg = Config.from_toml(MODELS / "classification.toml").replace(**{"run.seed": 5})
     runs.train(cfg, tmp_path / "trained", duration=20000.0, replicas=4, target=TARGET, quiet=True)
     write_init_dir(runs.resolve_config(cfg, duration=20000.0, replicas=4, target=TARGET), tmp_path / "init")

@@ -15,7 +15,7 @@ import pytest
 
 from brian_effplast import analysis, cli, runs
 from brian_effplast.config import Config
-from brian_effplast.state import SAVED_KEYS
+from brian_effplast.circuit.state import SAVED_KEYS
 from helpers import CHECK_R, CHECK_RECORD, CHECK_STEPS, assert_same_run, command, load_npz, normal_noise, write_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -212,7 +212,7 @@ def test_resume_after_crash_is_bit_identical(reference, tmp_path, monkeypatch, c
     b = tmp_path / "b"
 
     # run b crashes (like a kill) during its second chunk, after the checkpoint at t = 10
-    from brian_effplast.model import PlasticCircuit
+    from brian_effplast.circuit.model import PlasticCircuit
     real_run = PlasticCircuit.run
     calls = []
 
@@ -557,7 +557,7 @@ def test_workers_spread_replicas_over_processes(tmp_path):
     """run.workers = 2: each block of replicas equals a single-process run of those replicas with
     the block's noise seed, and a resumed run continues exactly."""
     from brian_effplast import PlasticCircuit
-    from brian_effplast.parallel import block_seed, blocks
+    from brian_effplast.runs.parallel import block_seed, blocks
     model = write_model(tmp_path / "m.toml", SMALL["estimation"])  # numpy, 30 time units, checkpoints of 10
     a, b = tmp_path / "a", tmp_path / "b"
     assert run_cli("train", model, "--out", a, "--seed", 5, "--replicas", 3, "--workers", 2, "--quiet") == 0

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from brian_effplast import cli
-from brian_effplast.figures import EXPERIMENTS, STAGES
+from brian_effplast.paper.figures import EXPERIMENTS, STAGES
 
 # the whole figures pipeline at toy size; on cython, whose compiled modules the other tests of the
 # same models share (numpy runs these models at about 1 ms per step). Cython needs the C++ compiler
@@ -26,7 +26,7 @@ TOY = dict(replicas=2, duration=250.0, angles=4, hold=12.0)  # snapshot at 50 (>
 
 @pytest.fixture(scope="module")
 def toy_figures(tmp_path_factory):
-    from brian_effplast.figures import make_figures
+    from brian_effplast.paper.figures import make_figures
     out = tmp_path_factory.mktemp("figures")
     numbers = make_figures(out, target="cython", workers=2, log=lambda *a: None, **TOY)
     return out, numbers
@@ -53,8 +53,8 @@ def test_every_panel_and_stage_is_written(toy_figures):
 
 def test_panel_data_is_the_numbers_of_the_panel_functions(toy_figures):
     """panel_data is the loop over the panel functions: the same numbers as figures.json."""
-    from brian_effplast import figures
-    from brian_effplast.figures_runs import load_all
+    from brian_effplast.paper import figures
+    from brian_effplast.paper.experiments import load_all
     out, _ = toy_figures
     assert list(figures.PANELS) == PANELS
     numbers = json.loads(json.dumps(figures.panel_data(load_all(out / "runs"))))
@@ -62,7 +62,7 @@ def test_panel_data_is_the_numbers_of_the_panel_functions(toy_figures):
 
 
 def test_a_second_run_reuses_the_experiments(toy_figures, capsys):
-    from brian_effplast.figures import make_figures
+    from brian_effplast.paper.figures import make_figures
     out, first = toy_figures
     before = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("checkpoint.npz")}
     again = make_figures(out, target="cython", workers=1, log=lambda *a: None, **TOY)

@@ -286,7 +286,7 @@ def test_standalone_loop_reads_no_clock_per_step():
     stays: it runs only when a report function is set, which this package never does.) And the
     makefile's edits apply: the files without per-step code are compiled unoptimised, and the
     step files read the C++ standard headers precompiled."""
-    from brian_effplast import standalone
+    from brian_effplast.circuit import standalone
     cfg = fast_learning()  # the structure of helpers.CHECK_*: compiled once for the other tests
     model = PlasticCircuit(cfg, replicas=CHECK_R, seed=1, target="cpp_standalone",
                            noise=normal_noise(1, CHECK_STEPS, CHECK_R, cfg.circuit.N))

@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from brian_effplast import figures
+from brian_effplast.paper import figures
 from brian_effplast.errors import RunError
-from brian_effplast.figures_runs import STAGES, check_reuse, load_all, run_experiment
+from brian_effplast.paper.experiments import STAGES, check_reuse, load_all, run_experiment
 from fake_runs import ANGLES, R, S, fake_data
 
 OFFSET = np.array([0.1, -0.2])  # the trained estimates' error, the same at every angle and sample

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import command
 from brian_effplast import Config, ConfigError, runs
-from brian_effplast.training import extend
+from brian_effplast.runs.training import extend
 
 MODEL = """
 task = "plugin_tasks:DoubleAngle"
@@ -90,7 +90,7 @@ def test_user_task_trains_resumes_tests_and_reports(tmp_path):
 @pytest.mark.parametrize("line, message", [
     ('task = "no_such_package.tasks:DoubleAngle"', "cannot import module 'no_such_package.tasks'"),
     ('task = "plugin_tasks:Missing"', "module 'plugin_tasks' has no 'Missing'"),
-    ('task = "plugin_tasks:NotATask"', "NotATask is not a subclass of brian_effplast.tasks.Task"),
+    ('task = "plugin_tasks:NotATask"', "NotATask is not a subclass of brian_effplast.blocks.tasks.Task"),
     ('task = "plugin_tasks:DoubleAngle"\n[task_args]\nwidth = 2.0', "cannot build it with the arguments"),
     ('task = "estimation"\n[nonlinearity]\nkind = "plugin_tasks:Nope"', "module 'plugin_tasks' has no 'Nope'"),
 ])

@@ -1,4 +1,4 @@
-"""The stimulus prior (brian_effplast.prior) against the stimulus process itself:
+"""The stimulus prior (brian_effplast.blocks.prior) against the stimulus process itself:
 Euler-Maruyama chains of d theta = -kappa sigma_s^2 sin(theta - mu) dt + sigma_s dB,
 simulated here in NumPy, settle into prior_density (a von Mises of concentration
 2 kappa); sample_prior draws from it, and prior_weights is it, normalised."""
@@ -6,7 +6,7 @@ simulated here in NumPy, settle into prior_density (a von Mises of concentration
 import numpy as np
 from scipy import stats
 
-from brian_effplast.prior import prior_density, prior_weights, sample_prior, stationary_kappa
+from brian_effplast.blocks.prior import prior_density, prior_weights, sample_prior, stationary_kappa
 
 MU, KAPPA, SIGMA_S = 0.5, 0.75, 1.0
 GRID = np.linspace(-np.pi, np.pi, 20001)

@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from brian_effplast.lifetime import guarded
-from brian_effplast.parallel import ReplicaPool, WorkerPool, block_seed, blocks
+from brian_effplast.circuit.lifetime import guarded
+from brian_effplast.runs.parallel import ReplicaPool, WorkerPool, block_seed, blocks
 from helpers import fast_learning, proc_stat
 
 
@@ -56,7 +56,7 @@ def test_worker_pool_returns_results_in_order_and_reports_errors_and_deaths():
 
 def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
     """SIGKILL to the parent of a WorkerPool: its worker follows (lifetime.exit_with)."""
-    script = ("import os, sys, time\nfrom brian_effplast.parallel import WorkerPool\n"
+    script = ("import os, sys, time\nfrom brian_effplast.runs.parallel import WorkerPool\n"
               "if __name__ == '__main__':\n"
               "    pool = WorkerPool(1)\n"
               "    print(pool.run([(os.getpid, ())])[0], flush=True)\n"
@@ -72,7 +72,7 @@ def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
 
 def test_a_guarded_command_ends_with_the_process_it_watches(tmp_path):
     """The guard kills its command when the watched process ends, even by SIGKILL."""
-    script = ("import subprocess, sys, time\nfrom brian_effplast.lifetime import guarded\n"
+    script = ("import subprocess, sys, time\nfrom brian_effplast.circuit.lifetime import guarded\n"
               "p = subprocess.Popen(guarded(['sleep', '60']))\n"
               "print(p.pid, flush=True)\n"
               "time.sleep(60)\n")

@@ -4,11 +4,12 @@ starts (test.start), the authors' protocol, and what test.npz records (numpy tar
 import numpy as np
 import pytest
 
-from brian_effplast import Config, PlasticCircuit, protocol
+from brian_effplast import Config, PlasticCircuit
+from brian_effplast.runs import protocol
 from brian_effplast.config import ConfigError
-from brian_effplast.protocol import AUTHORS_PROTOCOL, describe_protocol, held_stimulus_test, per_angle_error
-from brian_effplast.state import initial_state, reset_trial, saved_keys
-from brian_effplast.training import train
+from brian_effplast.runs.protocol import AUTHORS_PROTOCOL, describe_protocol, held_stimulus_test, per_angle_error
+from brian_effplast.circuit.state import initial_state, reset_trial, saved_keys
+from brian_effplast.runs.training import train
 from helpers import load_npz
 
 # hold 11 with a sample every 50 steps keeps 2 samples after the 10 time units of settling

@@ -17,7 +17,7 @@ import oracle
 from helpers import CHECK_R as R, CHECK_RECORD as RECORD, CHECK_STEPS as STEPS
 from helpers import TARGETS, assert_same_run, load_npz, normal_noise, write_model
 from brian_effplast import Config, ConfigError, PlasticCircuit, Softplus, check_fi_curve, cli
-from brian_effplast.plasticity import NeuronRules, ReinforceSynapses
+from brian_effplast.blocks.plasticity import NeuronRules, ReinforceSynapses
 
 REPO = Path(__file__).resolve().parent.parent
 RTOL, ATOL = 1e-9, 1e-12  # round-off of -ffast-math code vs NumPy (as tests/test_oracle_match.py)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from brian_effplast import cli, runs
-from brian_effplast.model import PlasticCircuit
+from brian_effplast.circuit.model import PlasticCircuit
 from helpers import assert_same_run, load_npz as load
 
 MODEL = """

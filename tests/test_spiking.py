@@ -10,10 +10,10 @@ from brian2 import Network, SpikeMonitor, StateMonitor, ms, prefs, seed
 
 from helpers import TARGETS, load_npz
 from brian_effplast import Config, ConfigError, PlasticCircuit, Softplus, cli
-from brian_effplast.modelfiles import model_path
-from brian_effplast.prior import preferred_angles, prior_weights
-from brian_effplast.protocol import held_stimulus_test, per_angle_error
-from brian_effplast.spiking import PoissonPopulation
+from brian_effplast.config.modelfiles import model_path
+from brian_effplast.blocks.prior import preferred_angles, prior_weights
+from brian_effplast.runs.protocol import held_stimulus_test, per_angle_error
+from brian_effplast.blocks.spiking import PoissonPopulation
 
 TAU = 100 * ms
 

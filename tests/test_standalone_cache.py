@@ -54,8 +54,8 @@ def test_a_structure_compiles_once_and_another_duration_only_main(tmp_path, monk
     used, = [slot for slot, stamp in logs().items() if stamp != before[slot]]
     assert compiled_files(cache)[used] == []
     # the order of the clocks in main.cpp is the same in every process only when every clock is ours
-    from brian_effplast import standalone
-    from brian_effplast.brian2_internals import OrderedClock
+    from brian_effplast.circuit import standalone
+    from brian_effplast.circuit.brian2_internals import OrderedClock
     assert {o.name for o in standalone._ACTIVE.network.sorted_objects if not isinstance(o.clock, OrderedClock)} == set()
     model.run(1.0)
     new, = set(compiled_files(cache)) - set(compiled)

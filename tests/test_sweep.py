@@ -16,8 +16,8 @@ import pytest
 
 from brian_effplast import cli
 from brian_effplast.config import Config, ConfigError
-from brian_effplast.sweep import cluster_client, parse_grid, run_cell, sweep
-from brian_effplast.training import train
+from brian_effplast.runs.sweep import cluster_client, parse_grid, run_cell, sweep
+from brian_effplast.runs.training import train
 from helpers import load_npz
 
 MODEL = """

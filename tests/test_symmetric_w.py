@@ -35,7 +35,7 @@ import gibbs as gb  # noqa: E402
 from helpers import TARGETS
 
 from brian_effplast import Config, ConfigError, PlasticCircuit
-from brian_effplast.state import initial_state
+from brian_effplast.circuit.state import initial_state
 
 #: Relative asymmetry allowed, max |W - W^T| / max |W| (measured: exactly 0 on every target).
 SYM_TOL = 1e-12

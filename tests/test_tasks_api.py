@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from brian_effplast import plotting
-from brian_effplast.prior import test_angles
-from brian_effplast.tasks import TASKS, Classification, Estimation, Task, get_task
+from brian_effplast.blocks.prior import test_angles
+from brian_effplast.blocks.tasks import TASKS, Classification, Estimation, Task, get_task
 
 
 def test_plot_attributes_of_the_built_in_tasks():
@@ -93,17 +93,18 @@ def test_panel_drawings_of_one_test_take_the_task_from_the_data_or_an_argument(t
     d = _test_data(get_task(task).n_out)
     d["task"] = np.str_(task)
     n_boundary = {"estimation": 0, "classification": 3}[task]  # classification: at 0, -180 and 180
-    for fig in (plotting.fig_preferred_stimuli(d, "t"), plotting.fig_preferred_stimuli(d, "t", get_task(task))):
+    for fig in (plotting.draw_preferred_stimuli(d, "t"), plotting.draw_preferred_stimuli(d, "t", get_task(task))):
         dashed = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "--"]
         assert len(dashed) == n_boundary
-    plotting.fig_population_rates([("a", d)], "t")
-    plotting.figS1_tuning_map(d, "t", task)
+    plotting.draw_population_rates([("a", d)], "t")
+    plotting.draw_tuning_map(d, "t", task)
     if task == "estimation":
-        plotting.fig2b_bias_variance(d)
+        plotting.draw_bias_variance(d)
 
 
 def test_the_built_in_task_names_are_the_configuration_s():
-    from brian_effplast import schema, tasks
+    from brian_effplast.blocks import tasks
+    from brian_effplast.config import schema
     assert tuple(tasks.TASKS) == schema.TASKS
 
 

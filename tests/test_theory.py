@@ -56,7 +56,7 @@ import pytest
 import gibbs as gb  # noqa: E402
 
 from brian_effplast.config import Config  # noqa: E402
-from brian_effplast.model import PlasticCircuit  # noqa: E402
+from brian_effplast.circuit.model import PlasticCircuit  # noqa: E402
 
 pytestmark = pytest.mark.standalone  # the theory checks simulate on cpp_standalone
 

@@ -5,9 +5,9 @@ import pytest
 
 from brian_effplast import (Classification, Config, ConfigError, Estimation, FICurve, PlasticCircuit,
                             Softplus, Task, check_fi_curve, check_task)
-from brian_effplast.circuit import RecurrentPopulation
-from brian_effplast.stimulus import LangevinStimulus
-from brian_effplast.tasks import get_task
+from brian_effplast.blocks.population import RecurrentPopulation
+from brian_effplast.blocks.stimulus import LangevinStimulus
+from brian_effplast.blocks.tasks import get_task
 from brian2 import ms
 
 

@@ -1,4 +1,4 @@
-"""Tests of brian_effplast.verdicts on synthetic data (no simulation, a few seconds).
+"""Tests of brian_effplast.paper.verdicts on synthetic data (no simulation, a few seconds).
 
 The statistics are checked against hand computations with SciPy and NumPy on
 the same numbers; the claims against fake runs of the right shapes whose
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from brian_effplast import verdicts as V
-from brian_effplast.figures_runs import EXPERIMENTS
+from brian_effplast.paper import verdicts as V
+from brian_effplast.paper.experiments import EXPERIMENTS
 from fake_runs import ANGLES, K, N, R, S, fake_data
 
 
