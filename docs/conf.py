@@ -107,48 +107,44 @@ def copy_tutorials():
 copy_tutorials()
 
 
-# -- the module pages: every public module of the package, grouped -----------------------------
-#: (title, modules); a module not listed joins the group of its longest listed prefix
-#: (``figures_fig1`` joins ``figures``), else "Other modules": a new module gets a page
-#: without editing this file.
-MODULE_GROUPS = [
-    ("Parameters and the NumPy-only parts (no Brian2)",
-     ["config", "schema", "rules", "messages", "resources", "prior", "state", "tasks", "nonlinearity"]),
-    ("Brian2 building blocks and the model", ["stimulus", "circuit", "spiking", "readout", "plasticity", "model"]),
-    ("Standalone, processes and parallel runs", ["standalone", "brian2_internals", "lifetime", "parallel"]),
-    ("Run directories, training and the test protocol", ["runs", "rundir", "training", "protocol", "errors"]),
-    ("Analysis, plots and figures", ["analysis", "plotting", "figures"]),
-    ("The command and the shipped model files", ["cli", "modelfiles"]),
+# -- the module pages: every public module of the package, one group per layer -----------------
+#: (title, layer): each layer is a sub-package (its modules get a page each) or a top-level
+#: module; a new module gets a page without editing this file.
+LAYERS = [
+    ("Brian2 building blocks, tasks, F-I curves and the prior (brian_effplast.blocks)", "blocks"),
+    ("Configuration (brian_effplast.config, no Brian2)", "config"),
+    ("The assembled circuit and its compiled runs (brian_effplast.circuit)", "circuit"),
+    ("The paper's measures (brian_effplast.analysis, NumPy only)", "analysis"),
+    ("Plots", "plotting"),
+    ("Run directories, training, the test protocols and sweeps (brian_effplast.runs)", "runs"),
+    ("The paper's experiments, figures and verdicts (brian_effplast.paper)", "paper"),
+    ("The command and the exceptions", "cli errors"),
 ]
 
 
-def public_modules():
-    """Names of the package's public modules (not ``_private``, not ``version``)."""
+def layer_modules(layer):
+    """The public modules of a layer: the package and its modules, or the named top-level modules."""
+    import importlib
     import pkgutil
-    return sorted(m.name for m in pkgutil.iter_modules(brian_effplast.__path__)
-                  if not m.name.startswith("_") and not m.ispkg and m.name != "version")
+    names = []
+    for name in layer.split():
+        module = importlib.import_module(f"brian_effplast.{name}")
+        names.append(f"brian_effplast.{name}")
+        if hasattr(module, "__path__"):
+            names += sorted(f"brian_effplast.{name}.{m.name}" for m in pkgutil.iter_modules(module.__path__)
+                            if not m.name.startswith("_"))
+    return names
 
 
 def write_module_index():
-    """Write ``docs/api/modules.rst``: autosummary tables of every module, by group."""
-    groups = [(title, list(names)) for title, names in MODULE_GROUPS]
-    listed = {name for _, names in groups for name in names}
-    other = []
-    for name in public_modules():
-        if name in listed:
-            continue
-        owners = [(len(n), names) for _, names in groups for n in names if name.startswith(n + "_")]
-        (max(owners)[1] if owners else other).append(name)
-    if other:
-        groups.append(("Other modules", other))
-    missing = listed - set(public_modules())
+    """Write ``docs/api/modules.rst``: autosummary tables of every module, by layer."""
     lines = ["Modules", "=======", "",
-             "One page per module of ``brian_effplast``, listing exactly the names of its ``__all__``.", ""]
-    for title, names in groups:
-        names = [n for n in names if n not in missing]
+             "One page per module of ``brian_effplast``, listing exactly the names of its ``__all__``,",
+             "grouped by layer, lowest first: a module imports only from its own layer and the ones listed above it (the exceptions, in the last group, from every layer).", ""]
+    for title, layer in LAYERS:
         lines += [f".. rubric:: {title}", "", ".. autosummary::", "   :toctree: generated",
                   "   :template: autosummary/module.rst", ""]
-        lines += [f"   brian_effplast.{n}" for n in names] + [""]
+        lines += [f"   {n}" for n in layer_modules(layer)] + [""]
     text = "\n".join(lines)
     path = DOCS / "api" / "modules.rst"
     if not path.exists() or path.read_text() != text:

@@ -16,3 +16,5 @@ Nothing is imported here, so that ``tasks``, ``nonlinearity`` and ``prior``
 (NumPy only) can be imported without Brian2; the package's top level
 re-exports the public names.
 """
+
+__all__ = []  # the modules are the API: import from them

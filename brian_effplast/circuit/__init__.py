@@ -8,3 +8,5 @@
     brian2_internals  every non-public Brian2 name the package uses, each tested
     lifetime          child processes that never outlive the run that started them
 """
+
+__all__ = []  # the modules are the API: import from them

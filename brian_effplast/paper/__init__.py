@@ -8,3 +8,5 @@
     fig1, fig2, fig3  one function per panel
     verdicts     each claim judged by a statistical test across the networks
 """
+
+__all__ = []  # the modules are the API: import from them
