@@ -267,6 +267,7 @@ def test_prior_averaged_dprime():
     S = 4000
     ang = K12
     cls = ang >= 0
+    pos, neg = ang > 0, ang < 0  # the authors' classes: theta = 0 in neither, -pi with theta < 0
     # every angle: class 1 -> N(+1, 1), class 0 -> N(-1, 1): d' = 2 whatever
     # the weights
     means = np.where(cls, 1.0, -1.0)[None, :]
@@ -279,7 +280,7 @@ def test_prior_averaged_dprime():
     y = _class_outputs(means, np.full((2, 12), 0.5), 50, 11)
     d = an.prior_averaged_dprime(y, ang, 0.0, 0.0)
     for r in range(2):
-        a, b = y[r, cls].ravel(), y[r, ~cls].ravel()
+        a, b = y[r, pos].ravel(), y[r, neg].ravel()
         expect = abs(a.mean() - b.mean()) / np.sqrt(0.5 * (a.var() + b.var()))
         assert d[r] == pytest.approx(expect, rel=1e-10)
     # weights follow the prior: with a very concentrated prior at mu = pi/2
@@ -294,7 +295,7 @@ def test_prior_averaged_dprime():
     # -pi/2 gets weight exp(-400). Compare with the formula by hand too.
     w = np.exp(200.0 * (np.cos(ang - np.pi / 2) - 1))
     m, v = [], []
-    for mask in (cls, ~cls):
+    for mask in (pos, neg):
         wc = w[mask] / w[mask].sum()
         mk = y[0, mask, :, 0].mean(1)
         vk = y[0, mask, :, 0].var(1)
@@ -305,6 +306,11 @@ def test_prior_averaged_dprime():
     assert abs(d_far[0] - 3.0) < 0.1   # N(3, 1) vs N(0, 1)
     # uniform weights would pool the -3 into class 0: a different answer
     assert abs(an.prior_averaged_dprime(y, ang, np.pi / 2, 0.0)[0] - 3.0) > 0.3
+    # theta = 0 (on the boundary) is in neither class: outputs there change nothing
+    y0 = _class_outputs(np.where(cls, 1.0, -1.0)[None, :], np.ones((1, 12)), 200, 13)
+    moved = y0.copy()
+    moved[0, 6] += 50.0  # K12[6] = 0
+    assert an.prior_averaged_dprime(moved, ang, 0.0, 1.5)[0] == an.prior_averaged_dprime(y0, ang, 0.0, 1.5)[0]
 
 
 # --------------------------------------------------------------------------

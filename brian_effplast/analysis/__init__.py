@@ -50,7 +50,7 @@ Conventions
 """
 
 from .common import input_rates, mean_sem, preferred_input_angles, wrap_angle
-from .tuning import circular_kde, population_rate, preferred_stimulus, tuning_curves
+from .tuning import circular_kde, fit_von_mises_profile, population_rate, preferred_stimulus, tuning_curves
 from .outputs import bias_variance, boundary_dprime, confidence_ellipse, dprime, prior_averaged_dprime
 from .noise import (VOLUME_MEASURES, current_ratio, current_ratio_population, energy, energy_spread,
                     mean_energy_per_angle, noise_volume_fraction, volume_fraction_per_angle)
@@ -64,6 +64,7 @@ __all__ = [
     "preferred_stimulus",
     "circular_kde",
     "population_rate",
+    "fit_von_mises_profile",
     "bias_variance",
     "confidence_ellipse",
     "dprime",

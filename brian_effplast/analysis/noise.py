@@ -34,7 +34,7 @@ def _row_space_basis(D):
 
 
 #: Measures of :func:`volume_fraction_per_angle`.
-VOLUME_MEASURES = ("determinant", "entropy")
+VOLUME_MEASURES = ("determinant", "entropy_difference")
 
 
 def _volume_fraction_from_cov(cov, D, measure="determinant"):
@@ -48,9 +48,8 @@ def _volume_fraction_from_cov(cov, D, measure="determinant"):
     with np.errstate(divide="ignore", invalid="ignore"):
         if measure == "determinant":
             return np.linalg.det(CD) / np.prod(evals, axis=-1)
-        # Gaussian entropies of the two projections, n/2*log(2*pi*e) + 1/2*log det
-        const = 0.5 * n_out * np.log(2 * np.pi * np.e)
-        return (const + 0.5 * np.linalg.slogdet(CD)[1]) / (const + 0.5 * np.sum(np.log(evals), axis=-1))
+        # difference of the Gaussian entropies of the two projections: the n/2 log(2 pi e) cancel
+        return 0.5 * (np.linalg.slogdet(CD)[1] - np.sum(np.log(evals), axis=-1))
 
 
 def noise_volume_fraction(rates_one_angle, D):
@@ -108,14 +107,15 @@ def volume_fraction_per_angle(rates, D, measure="determinant"):
     ----------
     rates : ndarray, shape (R, K, S, N)
     D : ndarray, shape (R, n_out, N)
-    measure : {"determinant", "entropy"}
+    measure : {"determinant", "entropy_difference"}
         ``"determinant"``: :func:`noise_volume_fraction` (the paper's text,
-        Eq. 13). ``"entropy"``: the ratio of the Gaussian entropies of the
-        two projections, ``H = n/2 log(2 pi e) + 1/2 log det(cov)``, readout
-        manifold over the top ``n_out`` principal components (the measure the
-        authors' analysis uses by default). It is 1 where the determinant
-        ratio is 1; as both entropies can be negative, it is a ratio, not a
-        fraction.
+        Eq. 13). ``"entropy_difference"``: the Gaussian entropy of the noise
+        projected on the readout manifold minus that on the top ``n_out``
+        principal components, ``1/2 log det(Q^T Sigma Q) - 1/2 log(lambda_1
+        ... lambda_n_out)`` = ``1/2 log VF`` (nats, ``<= 0``). The authors'
+        code takes the *ratio* of the two entropies by default; as each
+        entropy can be negative or near 0 that ratio is not a fraction and
+        can blow up, so the difference is used here.
 
     Returns
     -------

@@ -205,8 +205,10 @@ def prior_averaged_dprime(outputs, angles, mu, kappa_stationary):
 
     Notes
     -----
-    Class 1 holds the test angles with ``theta >= 0``, class 0 the others
-    (angles wrapped to ``[-pi, pi)`` first). Each class's output
+    As the authors measure it: the test angles with ``theta > 0`` against
+    those with ``theta < 0`` (angles wrapped to ``[-pi, pi)`` first, so
+    ``+-pi`` falls with ``theta < 0``; ``theta = 0``, on the boundary, is
+    in neither). Each class's output
     distribution is the mixture of the per-angle sample sets with weights
     ``w_k`` proportional to the prior density
     ``exp(kappa_stationary cos(theta_k - mu))``, normalised within the
@@ -221,15 +223,15 @@ def prior_averaged_dprime(outputs, angles, mu, kappa_stationary):
     y = _scalar_outputs(outputs)
     R, K, S = y.shape
     angles = wrap_angle(check_angles(angles, K))
-    cls = angles >= 0
-    if cls.all() or not cls.any():
+    pos, neg = angles > 0, angles < 0
+    if not pos.any() or not neg.any():
         raise ValueError("both classes need at least one test angle")
     logw = float(kappa_stationary) * (np.cos(angles - mu) - 1.0)
     w = np.exp(logw)
     means = y.mean(axis=2)  # (R, K)
     second = np.mean(y ** 2, axis=2)  # (R, K)
     stats = []
-    for mask in (cls, ~cls):
+    for mask in (pos, neg):
         wc = w[mask] / w[mask].sum()
         m = means[:, mask] @ wc
         v = second[:, mask] @ wc - m ** 2

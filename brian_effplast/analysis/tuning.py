@@ -4,7 +4,7 @@ import numpy as np
 
 from .common import check_angles, check_rates, mean_sem, wrap_angle
 
-__all__ = ["tuning_curves", "preferred_stimulus", "circular_kde", "population_rate"]
+__all__ = ["tuning_curves", "preferred_stimulus", "circular_kde", "population_rate", "fit_von_mises_profile"]
 
 
 def _log_i0(kappa):
@@ -166,3 +166,75 @@ def population_rate(rates):
     _, sem_r = mean_sem(replica_means, axis=0)
     return {"mean": mean, "sem_neurons": sem_n, "sem_replicas": sem_r,
             "replica_means": replica_means}
+
+
+def fit_von_mises_profile(profiles, angles, kappa_range=(1e-2, 1e2)):
+    """Least-squares fit of a baseline plus a von Mises bump to rate profiles (Fig. 1e).
+
+    Parameters
+    ----------
+    profiles : array_like, shape (..., K)
+        Rate profiles against the test angles, e.g. each network's population
+        rate (``population_rate(rates)["replica_means"]``, (R, K)).
+    angles : array_like, shape (K,)
+    kappa_range : (float, float)
+        The concentrations searched (a fit at an end says the profile is
+        flatter or sharper than the range resolves).
+
+    Returns
+    -------
+    dict of ndarray, shape (...)
+        ``baseline`` ``b0``, ``amplitude`` ``a >= 0``, ``kappa`` and ``mu``
+        (radians, in ``[-pi, pi)``) minimising
+        ``sum_k (profile_k - b0 - a exp(kappa (cos(theta_k - mu) - 1)))^2``,
+        and ``sse``, that minimum. ``kappa`` is the width: a larger one is a
+        narrower bump (for large ``kappa`` the bump is close to a Gaussian of
+        s.d. ``1 / sqrt(kappa)``).
+
+    Notes
+    -----
+    ``b0 + a exp(kappa (cos - 1))`` is ``b0 + a' exp(kappa cos)`` with
+    ``a' = a exp(-kappa)``; the bump's height is ``a``. For fixed ``kappa``
+    and ``mu`` the model is linear in ``b0`` and ``a``, solved exactly
+    (``a`` clipped at 0: a profile with a dip, not a bump, is fitted by its
+    mean); ``kappa`` (log-spaced) and ``mu`` are searched on a grid, refined
+    eleven times around the best point (each grid 2.5 times finer).
+    A flat profile has no width: its ``kappa`` is NaN.
+    """
+    y = np.asarray(profiles, dtype=float)
+    shape = y.shape[:-1]
+    y = y.reshape(-1, y.shape[-1])  # (P, K)
+    angles = check_angles(angles, y.shape[1])
+    lo, hi = np.log(kappa_range[0]), np.log(kappa_range[1])
+    P = y.shape[0]
+    yc = y - y.mean(1, keepdims=True)
+    ss = np.sum(yc ** 2, axis=1)  # (P,)
+    centre = np.stack([np.full(P, 0.5 * (lo + hi)), np.zeros(P)], axis=1)  # (log kappa, mu) per profile
+    half = np.array([0.5 * (hi - lo), np.pi])
+    n = 41
+    for _ in range(12):
+        steps = np.linspace(-1, 1, n)
+        lk = np.clip(centre[:, 0, None] + half[0] * steps, lo, hi)  # (P, n)
+        mu = centre[:, 1, None] + half[1] * steps  # (P, n)
+        g = np.exp(np.exp(lk)[:, :, None, None] * (np.cos(angles - mu[:, None, :, None]) - 1))  # (P, n, n, K)
+        gc = g - g.mean(-1, keepdims=True)
+        cov = np.einsum("pijk,pk->pij", gc, yc)
+        var = np.sum(gc ** 2, -1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gain = np.where(cov > 0, cov ** 2 / var, 0.0)  # the fall of the SSE from the mean's
+        gain = np.where(np.isfinite(gain), gain, 0.0)
+        best = gain.reshape(P, -1).argmax(1)
+        i, j = np.unravel_index(best, (n, n))
+        centre = np.stack([lk[np.arange(P), i], mu[np.arange(P), j]], axis=1)
+        half = half * 4 / (n - 1)  # the next grid spans 2 steps of this one either side
+        n = 11
+    kappa, mu = np.exp(centre[:, 0]), wrap_angle(centre[:, 1])
+    g = np.exp(kappa[:, None] * (np.cos(angles - mu[:, None]) - 1))
+    gc = g - g.mean(1, keepdims=True)
+    a = np.clip(np.sum(gc * yc, 1) / np.maximum(np.sum(gc ** 2, 1), 1e-300), 0, None)
+    b0 = y.mean(1) - a * g.mean(1)
+    sse = np.sum((y - b0[:, None] - a[:, None] * g) ** 2, 1)
+    flat = (a <= 0) | (ss <= 1e-24 * np.maximum(np.sum(y ** 2, 1), 1e-300))
+    kappa = np.where(flat, np.nan, kappa)
+    out = {"baseline": b0, "amplitude": a, "kappa": kappa, "mu": mu, "sse": sse}
+    return {k: v.reshape(shape) for k, v in out.items()}

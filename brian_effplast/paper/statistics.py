@@ -76,10 +76,11 @@ def compare(x, y=None, paired=False, alternative="greater", reference=0.0, alpha
         The constant of a one-sample test.
     alpha : float
         Significance level.
-    kind : {"test", "ratio"}
-        ``"ratio"``: a descriptive claim, reported as ``mean(x) / mean(y)``
-        with its bootstrap interval and the two-sided p-value; its verdict
-        is ``"descriptive"``.
+    kind : {"test", "descriptive", "ratio"}
+        ``"descriptive"``: not a claim, reported as ``mean(x) - mean(y)``
+        with its bootstrap interval and the two-sided p-value; ``"ratio"``:
+        the same with ``mean(x) / mean(y)``. The verdict of both is
+        ``"descriptive"``.
     n_boot : int
         Bootstrap resamples of the effect's interval.
     seed : int
@@ -154,7 +155,7 @@ def compare(x, y=None, paired=False, alternative="greater", reference=0.0, alpha
         out["p_robust"] = robust_p(x, y, paired, alternative, reference)
     out["statistic"], out["p"], out["p_two_sided"] = float(res.statistic), float(res.pvalue), float(two.pvalue)
     diff = out["mean_x"] - (reference if one else out["mean_y"])
-    if kind == "ratio":
+    if kind in ("descriptive", "ratio"):
         out["verdict"] = "descriptive"
     elif not np.isfinite(out["p"]):
         out["verdict"] = "untestable"
