@@ -325,22 +325,24 @@ def draw_population_rates(items, title, task=None, pops=None):
 
 
 def draw_tuning_map(test, title, task=None, replica=0):
-    """Tuning curves of one replica, normalised per neuron and sorted by
-    preferred stimulus (image), the task's class boundaries marked."""
+    """Tuning curves of one replica, raw mean rates (colour bar in rate units: the
+    paper reads gain allocation from them), sorted by preferred stimulus (image),
+    the task's class boundaries marked."""
     task = task_of(test, task)
     tc = analysis.tuning_curves(test["rates"])[replica]  # (K, N)
     pref = analysis.preferred_stimulus(test["rates"], test["angles"])[replica]
     order = np.argsort(pref)
     deg, tcc = closed_circle(test["angles"], tc.T)
-    img = tcc[order] / np.maximum(tcc[order].max(axis=1, keepdims=True), 1e-12)
-    fig = new_figure(4.8, 3.6)
+    img = tcc[order]
+    fig = new_figure(5.2, 3.6)
     ax = fig.add_subplot()
-    ax.imshow(img, aspect="auto", origin="lower", extent=(deg[0], deg[-1], 0, img.shape[0]), cmap="magma")
+    im = ax.imshow(img, aspect="auto", origin="lower", extent=(deg[0], deg[-1], 0, img.shape[0]), cmap="magma")
+    fig.colorbar(im, ax=ax, label="mean rate")
     boundary_lines(ax, task, color="c")
     ax.set_xlim(deg[0], deg[-1])
     ax.set_xlabel("stimulus angle θ (degrees)")
     ax.set_ylabel("neuron (sorted by preferred θ)")
-    ax.set_title(title + "\nrate / max rate", fontsize=9)
+    ax.set_title(title, fontsize=9)
     return fig
 
 

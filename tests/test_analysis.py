@@ -267,6 +267,7 @@ def test_prior_averaged_dprime():
     S = 4000
     ang = K12
     cls = ang >= 0
+    pos, neg = ang > 0, ang < 0  # the authors' classes: theta = 0 in neither, -pi with theta < 0
     # every angle: class 1 -> N(+1, 1), class 0 -> N(-1, 1): d' = 2 whatever
     # the weights
     means = np.where(cls, 1.0, -1.0)[None, :]
@@ -279,7 +280,7 @@ def test_prior_averaged_dprime():
     y = _class_outputs(means, np.full((2, 12), 0.5), 50, 11)
     d = an.prior_averaged_dprime(y, ang, 0.0, 0.0)
     for r in range(2):
-        a, b = y[r, cls].ravel(), y[r, ~cls].ravel()
+        a, b = y[r, pos].ravel(), y[r, neg].ravel()
         expect = abs(a.mean() - b.mean()) / np.sqrt(0.5 * (a.var() + b.var()))
         assert d[r] == pytest.approx(expect, rel=1e-10)
     # weights follow the prior: with a very concentrated prior at mu = pi/2
@@ -294,7 +295,7 @@ def test_prior_averaged_dprime():
     # -pi/2 gets weight exp(-400). Compare with the formula by hand too.
     w = np.exp(200.0 * (np.cos(ang - np.pi / 2) - 1))
     m, v = [], []
-    for mask in (cls, ~cls):
+    for mask in (pos, neg):
         wc = w[mask] / w[mask].sum()
         mk = y[0, mask, :, 0].mean(1)
         vk = y[0, mask, :, 0].var(1)
@@ -305,6 +306,11 @@ def test_prior_averaged_dprime():
     assert abs(d_far[0] - 3.0) < 0.1   # N(3, 1) vs N(0, 1)
     # uniform weights would pool the -3 into class 0: a different answer
     assert abs(an.prior_averaged_dprime(y, ang, np.pi / 2, 0.0)[0] - 3.0) > 0.3
+    # theta = 0 (on the boundary) is in neither class: outputs there change nothing
+    y0 = _class_outputs(np.where(cls, 1.0, -1.0)[None, :], np.ones((1, 12)), 200, 13)
+    moved = y0.copy()
+    moved[0, 6] += 50.0  # K12[6] = 0
+    assert an.prior_averaged_dprime(moved, ang, 0.0, 1.5)[0] == an.prior_averaged_dprime(y0, ang, 0.0, 1.5)[0]
 
 
 # --------------------------------------------------------------------------
@@ -455,3 +461,40 @@ def test_circuit_measures_check_shapes_alike(bad):
             an.current_ratio(a["rates"], a["angles"], a["W"], a["C"])
     with pytest.raises(ValueError, match=match):
         an.mean_energy_per_angle(a["rates"], a["angles"], a["W"], a["C"], a["b"], np.square)
+
+
+# --------------------------------------------------------------------------
+# The authors' measures behind the verdicts
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kappa, mu", [(0.3, 0.0), (1.0, 0.7), (4.0, -2.9), (10.0, 2.0)])
+def test_von_mises_fit_recovers_a_known_concentration(kappa, mu):
+    b0, a = 0.4, 1.7
+    y = b0 + a * np.exp(kappa * (np.cos(K12 - mu) - 1))
+    fit = an.fit_von_mises_profile(np.stack([y, 2 * y]), K12)
+    np.testing.assert_allclose(fit["kappa"], kappa, rtol=1e-3)
+    np.testing.assert_allclose(fit["baseline"], [b0, 2 * b0], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(fit["amplitude"], [a, 2 * a], rtol=1e-3)
+    assert np.all(np.abs(an.wrap_angle(fit["mu"] - mu)) < 1e-3)
+    # a flat profile has no width; a narrower bump a larger kappa, with noise too
+    assert np.isnan(an.fit_von_mises_profile(np.full(12, 3.0), K12)["kappa"])
+    noisy = 0.2 + np.exp(np.array([[1.0], [4.0]]) * (np.cos(K12) - 1)) + 0.01 * rng(3).standard_normal((2, 12))
+    k1, k4 = an.fit_von_mises_profile(noisy, K12)["kappa"]
+    assert 0.7 < k1 < 1.4 and 3 < k4 < 5.5
+
+
+def test_energy_spread_and_entropy_difference_by_hand():
+    e = rng(4).normal(size=(3, 12))
+    np.testing.assert_allclose(an.energy_spread(e),
+                               [np.sqrt(np.sum((row - row.mean()) ** 2)) for row in e], rtol=1e-12)
+    x = rng(5).normal(size=(2, 3, 40, 5)) * np.array([3.0, 1.0, 0.5, 0.2, 2.0])
+    D = rng(6).normal(size=(2, 2, 5))
+    vf = an.volume_fraction_per_angle(x, D)
+    h = an.volume_fraction_per_angle(x, D, measure="entropy_difference")
+    np.testing.assert_allclose(h, 0.5 * np.log(vf), rtol=1e-10)
+    # by hand for one cell: Gaussian entropies of the two 2-D projections
+    cov = np.cov(x[1, 2], rowvar=False)
+    Q, _ = np.linalg.qr(D[1].T)
+    top = np.linalg.eigh(cov)[1][:, -2:]
+    ent = [0.5 * np.log((2 * np.pi * np.e) ** 2 * np.linalg.det(B.T @ cov @ B)) for B in (Q, top)]
+    assert h[1, 2] == pytest.approx(ent[0] - ent[1], rel=1e-9)

@@ -128,3 +128,20 @@ def test_a_task_defining_only_reward_and_delta_gets_the_default_objective_error_
     for method in (Task().reward, Task().delta):
         with pytest.raises(NotImplementedError):
             method(y, theta)
+
+
+def test_classification_test_loss_is_the_nll_of_the_true_class():
+    """The authors' per-angle error: -log psi (class 1), -log(1 - psi) (class 0), psi clipped
+    as the reward clips it; theta = -pi is class 1 (their convention)."""
+    task = Classification(gain=100.0, eps=1e-4)
+    theta = np.array([-np.pi, -2.0, -0.5, 0.0, 0.5, 2.0, np.pi - 1e-3])
+    y = np.array([-0.01, 0.02, -0.003, 0.004, -0.2, 0.5, 0.0])[:, None]
+    psi = np.clip(1 / (1 + np.exp(-100 * y[:, 0])), 1e-4, 1 - 1e-4)
+    c = np.array([1, 0, 0, 1, 1, 1, 1])
+    expect = np.where(c == 1, -np.log(psi), -np.log(1 - psi))
+    np.testing.assert_allclose(task.test_loss(y, theta), expect, rtol=1e-12)
+    # away from -pi it is the negative reward; the 0/1 test_error is unchanged
+    np.testing.assert_allclose(task.test_loss(y[1:], theta[1:]), -task.reward(y[1:], theta[1:]), rtol=1e-12)
+    assert task.test_error(y, theta)[0] == 0.0  # the run's scores keep theta >= 0 as class 1
+    est = Estimation()
+    np.testing.assert_allclose(est.test_loss(y @ [[1.0, 0.5]], theta), est.test_error(y @ [[1.0, 0.5]], theta))

@@ -1,9 +1,9 @@
 """Tests of brian_effplast.paper.verdicts on synthetic data (no simulation, a few seconds).
 
 The statistics are checked against hand computations with SciPy and NumPy on
-the same numbers; the claims against fake runs of the right shapes whose
-answer is built in (a large effect -> "holds", reversed -> "opposite", none
--> "not significant").
+the same numbers; every claim against fake runs of 20 networks whose answer
+is built in (fake_runs.effect_data: the effect in the claimed direction ->
+"holds", reversed -> "opposite"; a descriptive claim -> "descriptive").
 """
 
 import json
@@ -15,7 +15,7 @@ from scipy import stats
 
 from brian_effplast.paper import verdicts as V
 from brian_effplast.paper.experiments import EXPERIMENTS
-from fake_runs import ANGLES, K, N, R, S, fake_data
+from fake_runs import ANGLES, K, N, R, S, effect_data, fake_data
 
 
 def by_key(results):
@@ -190,3 +190,36 @@ def test_preferences_of_the_probable_class(probable_share, verdict):
     assert r["mean_x"] == pytest.approx(share.mean())
     assert r["p"] == pytest.approx(stats.ttest_1samp(share, 0.5, alternative="greater").pvalue, rel=1e-10)
     assert r["verdict"] == verdict
+
+
+CLAIM_SIGNS = [pytest.param(c, sign, id=f"{c.key}-{'claimed' if sign > 0 else 'reversed'}")
+               for c in V.CLAIMS for sign in ((1, -1) if c.kind == "test" else (1,))]
+
+
+@pytest.mark.parametrize("claim, sign", CLAIM_SIGNS)
+def test_every_claim_finds_a_built_in_effect(claim, sign):
+    """Fake runs with the claim's measure moved in the claimed direction give "holds", moved
+    the other way "opposite"; a descriptive claim gives "descriptive" whatever the data."""
+    r = V.judge(effect_data(claim, sign), claims=[claim], n_boot=200)[0]
+    expected = "descriptive" if claim.kind != "test" else ("holds" if sign > 0 else "opposite")
+    assert r["verdict"] == expected, r
+    assert r["dropped"] == 0 and r["n_x"] == 20, r
+
+
+def test_class_masks_leave_out_boundary_angles_and_s1f_by_hand():
+    """S1f: the NLL of the true class per angle, averaged over each class's test angles
+    except 0 and -180° (the boundaries), then a paired t-test; all by hand."""
+    from brian_effplast.blocks.tasks import Classification
+    from brian_effplast.paper.panels import class_masks
+    pos, neg = class_masks(ANGLES, Classification())
+    np.testing.assert_array_equal(pos, ANGLES > 1e-9)
+    np.testing.assert_array_equal(neg, (ANGLES < -1e-9) & (ANGLES > -np.pi + 1e-9))
+    claim = next(c for c in V.CLAIMS if c.key == "S1f_error_by_class")
+    data = effect_data(claim, 1, seed=3)
+    y = data["classification_shifted_prior"]["final"]["outputs"][..., 0]
+    psi = np.clip(1 / (1 + np.exp(-100 * y)), 1e-4, 1 - 1e-4)
+    cls1 = (ANGLES >= 0) | np.isclose(ANGLES, -np.pi)
+    nll = np.where(cls1[None, :, None], -np.log(psi), -np.log(1 - psi)).mean(2)  # (R, K)
+    r = V.judge(data, claims=[claim], n_boot=200)[0]
+    ref = stats.ttest_rel(nll[:, neg].mean(1), nll[:, pos].mean(1), alternative="greater")
+    assert r["p"] == pytest.approx(ref.pvalue, rel=1e-10) and r["verdict"] == "holds"

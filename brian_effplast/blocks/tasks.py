@@ -11,7 +11,7 @@ must set ``alpha`` (the reward, one number per replica) and ``delta_k``
 Everything else that differs between tasks lives here too: what the
 learning curve shows (:attr:`Task.objective_label`, :meth:`Task.objective`),
 and how a test is scored (:meth:`Task.test_error`, :attr:`Task.score_name`,
-:meth:`Task.score`). Nothing outside this module branches on a task's name.
+:meth:`Task.score`; the paper's panels and verdicts: :meth:`Task.test_loss`). Nothing outside this module branches on a task's name.
 The Brian2 side (the group that runs :attr:`Task.code`) is
 :class:`~brian_effplast.blocks.readout.TaskReadout`.
 
@@ -59,6 +59,8 @@ class Task:
     score_name = "error"
     #: Name of the per-sample :meth:`Task.test_error` in plots.
     error_label = "error"
+    #: Name of the per-sample :meth:`Task.test_loss` in plots.
+    loss_label = "negative reward"
     #: Key of :meth:`Task.objective` in result files (e.g. ``"mse_first10pct"``).
     objective_name = "reward"
     #: Whether plots of :meth:`Task.objective` during learning use a log y axis.
@@ -100,6 +102,15 @@ class Task:
         """The test score from a mean :meth:`test_error` (default: the error itself)."""
         return error
 
+    def test_loss(self, y, theta):
+        """The paper's per-sample error of readouts ``y`` (..., n_out) at held stimuli ``theta`` (...).
+
+        What the paper's per-angle error panels and their verdicts average
+        (the authors' measure); :meth:`test_error` is what a run's scores
+        report. Default: the negative reward.
+        """
+        return -self.reward(y, theta)
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -123,6 +134,7 @@ class Estimation(Task):
     log_scale_curve = True
     score_name = "mse"
     error_label = "squared error"
+    loss_label = "squared error"
 
     def target(self, theta):
         theta = np.asarray(theta, dtype=float)
@@ -160,6 +172,7 @@ class Classification(Task):
     objective_name = "log_likelihood"
     score_name = "accuracy"
     error_label = "error rate"
+    loss_label = "negative log-likelihood"
     class_boundaries = (0.0, np.pi)  # class 1 is theta >= 0
     decision_threshold = 0.0  # class 1 where y >= 0 (psi >= 1/2)
     variables = "c : 1\npsi : 1"
@@ -202,6 +215,16 @@ class Classification(Task):
 
     def score(self, error):
         return 1.0 - error  # accuracy
+
+    def test_loss(self, y, theta):
+        """Negative log-likelihood of the true class, ``-log psi`` for class 1 and
+        ``-log(1 - psi)`` for class 0 (``psi`` clipped as the reward clips it),
+        as the authors measure the error per angle. ``theta = -pi`` counts as
+        class 1 (their convention: ``-pi`` and ``pi`` are one stimulus)."""
+        theta = np.asarray(theta, dtype=float)
+        c = np.where(np.abs(theta + np.pi) <= 1e-9, 1.0, self.target(theta))
+        psi = self.psi(y)
+        return -(c * np.log(psi) + (1 - c) * np.log(1 - psi))
 
 
 #: The built-in tasks by name. The names alone are :data:`brian_effplast.config.schema.TASKS`, which the

@@ -119,10 +119,10 @@ def _population(data, items, title, draw, class_split=(), note=None):
              "rate_mode_over_antimode": lst(ms(rm[:, k_mode] / rm[:, k_anti])),
              "prior_mu_deg": round(math.degrees(mu), 2),
              "prior_kappa_stationary": float(t["prior_kappa"])}
-        wts = rm - rm.min(axis=1, keepdims=True)  # baseline-subtracted profile per replica
-        rbar = np.abs((wts * np.exp(1j * angles)).sum(1)) / np.maximum(wts.sum(1), 1e-300)
-        p["profile_circular_sd_deg"] = lst(ms(np.degrees(np.sqrt(-2 * np.log(np.clip(rbar, 1e-12, 1))))))
-        p["profile_peak_deg"] = lst(ms(np.degrees(np.angle((wts * np.exp(1j * angles)).sum(1)))))
+        fit = analysis.fit_von_mises_profile(rm, angles)  # per replica
+        p["profile_kappa"] = lst(ms(fit["kappa"]))
+        p["per_replica_profile_kappa"] = lst(fit["kappa"])
+        p["profile_peak_deg"] = lst(ms(np.degrees(fit["mu"])))
         if name in class_split:
             pos = task.target(angles) == 1
             p["rate_class1_minus_class0"] = lst(ms(rm[:, pos].mean(1) - rm[:, ~pos].mean(1)))
@@ -140,8 +140,8 @@ def fig1e(data, draw=True):
     return _population(data, [("estimation", "prior κ=0.75 (stationary 1.5)"),
                               ("estimation_narrow_prior", "narrow prior κ=2 (stationary 4)")],
                        "Fig. 1e: estimation, population rate for two priors", draw,
-                       note="profile_circular_sd_deg: circular s.d. of the baseline-subtracted population "
-                            "rate profile; a narrower prior should give a smaller value")
+                       note="profile_kappa: concentration of b0 + a exp(kappa (cos(θ - m) - 1)) fitted to each "
+                            "replica's population-rate profile; a narrower prior should give a larger value")
 
 
 def fig1f(data, draw=True):

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.patches import Ellipse
 
 from .. import analysis
-from .panels import experiment_task, lst, ms, near_far
+from .panels import class_masks, experiment_task, lst, ms, near_far, per_angle_loss
 from .experiments import STAGES
 from ..plotting import band, boundary_lines, closed_circle, draw_bias_variance, new_figure, task_of, xdeg
 from ..runs.protocol import per_angle_error
@@ -179,7 +179,7 @@ def figS1d(data, draw=True):
     numbers, errs = {}, []
     for name, _ in items:
         t = data[name]["final"]
-        err = per_angle_error(t, experiment_task(data, name))
+        err = per_angle_loss(t, experiment_task(data, name))
         near, far = near_far(t["angles"])
         numbers[name] = {"angles_deg": lst(np.degrees(np.asarray(t["angles"]))), "mse_mean": lst(ms(err)[0]),
                          "mse_sem": lst(ms(err)[1]), "mse_near": lst(ms(err[:, near].mean(1))),
@@ -197,27 +197,29 @@ def figS1f(data, draw=True):
     numbers, errs = {}, []
     for name, _ in items:
         t, task = data[name]["final"], experiment_task(data, name)
-        err = per_angle_error(t, task)
+        err = per_angle_loss(t, task)
         angles = np.asarray(t["angles"])
-        pos = task.target(angles) == 1
+        pos, neg = class_masks(angles, task)  # angles on a class boundary in neither
         y = np.asarray(t["outputs"])[..., 0]
-        numbers[name] = {"angles_deg": lst(np.degrees(angles)), "error_mean": lst(ms(err)[0]),
-                         "error_sem": lst(ms(err)[1]), "error_class1": lst(ms(err[:, pos].mean(1))),
-                         "error_class0": lst(ms(err[:, ~pos].mean(1))),
+        numbers[name] = {"angles_deg": lst(np.degrees(angles)), "nll_mean": lst(ms(err)[0]),
+                         "nll_sem": lst(ms(err)[1]), "nll_class1": lst(ms(err[:, pos].mean(1))),
+                         "nll_class0": lst(ms(err[:, neg].mean(1))),
                          "mean_output_margin_class1": lst(ms(y[:, pos].mean((1, 2)))),
-                         "mean_output_margin_class0": lst(ms(-y[:, ~pos].mean((1, 2))))}
+                         "mean_output_margin_class0": lst(ms(-y[:, neg].mean((1, 2)))),
+                         "note": "nll: negative log-likelihood of the true class (the authors' error); class "
+                                 "means leave out the angles on a class boundary (0, ±180°)"}
         errs.append(err)
     if not draw:
         return numbers, None
+    task = experiment_task(data, "classification")
     return numbers, draw_error_vs_angle([(label, data[n]["final"], e) for (n, label), e in zip(items, errs)],
-                                        experiment_task(data, "classification"),
-                                        "S1f: classification error vs angle")
+                                        task, "S1f: classification error vs angle", ylabel=task.loss_label)
 
 
-def draw_error_vs_angle(items, task, title):
-    """The task's test error vs angle (:meth:`Task.test_error`, mean ± s.e.m.
-    across replicas) for several networks ``items`` = [(label, test, error
-    (R, K) or None)]; dotted: each prior's mode when off 0."""
+def draw_error_vs_angle(items, task, title, ylabel=None):
+    """The task's test error vs angle (mean ± s.e.m. across replicas) for several
+    networks ``items`` = [(label, test, error (R, K) or None: :meth:`Task.test_error`)];
+    dotted: each prior's mode when off 0; ``ylabel`` defaults to the task's ``error_label``."""
     task = task_of(items[0][1], task)
     fig = new_figure(5, 3.5)
     ax = fig.add_subplot()
@@ -230,7 +232,7 @@ def draw_error_vs_angle(items, task, title):
             ax.axvline(np.degrees(float(t["prior_mu"])), color=f"C{i}", ls=":", lw=1)
     boundary_lines(ax, task)
     xdeg(ax)
-    ax.set_ylabel(task.error_label)
+    ax.set_ylabel(task.error_label if ylabel is None else ylabel)
     ax.legend(fontsize=7)
     ax.set_title(title, fontsize=9)
     return fig

@@ -70,11 +70,12 @@ def draw_noise_learning_curves(curves, window=None, title_suffix=""):
 # --- Fig. 3b: recurrent vs input current ------------------------------------------
 
 def fig3b(data, draw=True, low=0.1, high=0.5, sigmas=SIGMAS):
-    """Fig. 3b: recurrent / input current ratio, before and after learning: per neuron
-    (:func:`~brian_effplast.analysis.current_ratio`, drawn) and the authors' ratio of
-    population means of the sample-averaged currents
-    (:func:`~brian_effplast.analysis.current_ratio_population`, ``population_*``)."""
-    numbers, ratios = {}, {}
+    """Fig. 3b: recurrent / input current ratio, before and after learning: the authors'
+    ratio of population means of the sample-averaged currents
+    (:func:`~brian_effplast.analysis.current_ratio_population`, ``population_*``, the
+    two bars drawn) and per neuron (:func:`~brian_effplast.analysis.current_ratio`, the
+    histogram beside them)."""
+    numbers, ratios, pops = {}, {}, {}
     for s, name in sigmas.items():
         t, t0 = data[name]["final"], data[name]["init"]
         cr = analysis.current_ratio(t["rates"], t["angles"], t["W"], t["C"])  # (R, N)
@@ -85,30 +86,34 @@ def fig3b(data, draw=True, low=0.1, high=0.5, sigmas=SIGMAS):
                            "per_replica_after": lst(cr.mean(1)), "per_replica_before": lst(cr0.mean(1)),
                            "population_after": lst(ms(pop)), "population_before": lst(ms(pop0)),
                            "per_replica_population_after": lst(pop), "per_replica_population_before": lst(pop0)}
-        ratios[s] = cr
-    return numbers, draw_current_ratio(ratios, low, high, title_suffix=_suffix(sigmas)) if draw else None
+        ratios[s], pops[s] = cr, pop
+    if not draw:
+        return numbers, None
+    return numbers, draw_current_ratio(ratios, pops, low, high, title_suffix=_suffix(sigmas))
 
 
-def draw_current_ratio(ratios, low, high, title_suffix=""):
-    """Histograms of the ratio per neuron at sigma ``low`` and ``high``, and the
-    mean ± s.e.m. across replicas for every sigma (inset); ``ratios`` = {sigma: (R, N)}."""
-    fig = new_figure(5.2, 3.5)
-    ax = fig.add_subplot()
+def draw_current_ratio(ratios, populations, low, high, title_suffix=""):
+    """Left, the panel: the authors' ratio (mean ± s.e.m. across replicas, dots: replicas) at
+    sigma ``low`` and ``high``, ``populations`` = {sigma: (R,)}; right: histograms of the ratio
+    per neuron, ``ratios`` = {sigma: (R, N)}."""
+    fig = new_figure(7.6, 3.4)
+    ax, hx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
+    for i, (s, c) in enumerate(((low, "C0"), (high, "C3"))):
+        m, e = analysis.mean_sem(populations[s])
+        ax.bar(i, float(m), yerr=float(e), color=c, alpha=0.7, capsize=4)
+        ax.plot(np.full(populations[s].shape, i), populations[s], "k.", ms=3)
+    ax.set_xticks([0, 1])
+    ax.set_xticklabels([f"σ = {low:g}", f"σ = {high:g}"])
+    ax.set_ylabel("recurrent / input current\n(sample-averaged, population means)", fontsize=8)
     allv = np.concatenate([ratios[low].ravel(), ratios[high].ravel()])
-    bins = np.linspace(0, float(np.percentile(allv, 99)) * 1.05 + 1e-9, 30)
+    bins = np.linspace(0, float(np.nanpercentile(allv, 99)) * 1.05 + 1e-9, 30)
     for s, c in ((low, "C0"), (high, "C3")):
-        ax.hist(ratios[s].ravel(), bins=bins, color=c, alpha=0.55, density=True,
-                label=f"σ = {s:g}: mean {ratios[s].mean():.3f}")
-    ax.set_xlabel("|recurrent current| / |input current| per neuron")
-    ax.set_ylabel("density")
-    ax.legend(fontsize=7, loc="upper right")
-    ins = ax.inset_axes([0.55, 0.3, 0.4, 0.35])
-    sig = sorted(ratios)
-    mm = [analysis.mean_sem(ratios[s].mean(1)) for s in sig]
-    ins.errorbar(sig, [float(m) for m, _ in mm], yerr=[float(e) for _, e in mm], marker="o", ms=3, capsize=2)
-    ins.set_xlabel("σ", fontsize=7)
-    ins.tick_params(labelsize=6)
-    ax.set_title("Fig. 3b: recurrent vs input current after learning" + title_suffix, fontsize=9)
+        hx.hist(ratios[s].ravel(), bins=bins, color=c, alpha=0.55, density=True,
+                label=f"σ = {s:g}: mean {np.nanmean(ratios[s]):.3f}")
+    hx.set_xlabel("mean |recurrent| / mean |input| current, per neuron", fontsize=8)
+    hx.set_ylabel("density")
+    hx.legend(fontsize=7, loc="upper right")
+    fig.suptitle("Fig. 3b: recurrent vs input current after learning" + title_suffix, fontsize=9)
     return fig
 
 
@@ -116,13 +121,14 @@ def draw_current_ratio(ratios, low, high, title_suffix=""):
 
 def fig3c(data, draw=True, sigma=0.33, sigmas=SIGMAS):
     """Fig. 3c: noise volume fraction vs angle at the three stages (one sigma): the
-    determinant ratio (the paper's text, drawn) and the entropy ratio (``entropy_*``), see
+    determinant ratio (the paper's text, drawn) and the entropy difference, 1/2 log of it
+    (``entropy_difference_*``), see
     :func:`~brian_effplast.analysis.volume_fraction_per_angle`."""
     numbers, vfs = {}, {}
     for stage in STAGES:
         t = data[sigmas[sigma]][stage]
         vf = analysis.volume_fraction_per_angle(t["rates"], t["D"])  # (R, K)
-        er = analysis.volume_fraction_per_angle(t["rates"], t["D"], measure="entropy")
+        er = analysis.volume_fraction_per_angle(t["rates"], t["D"], measure="entropy_difference")
         angles = np.asarray(t["angles"])
         near, far = near_far(angles)
         numbers[stage] = {"t": float(t["t"]), "angles_deg": lst(np.degrees(angles)), "vf_mean": lst(ms(vf)[0]),
@@ -130,10 +136,11 @@ def fig3c(data, draw=True, sigma=0.33, sigmas=SIGMAS):
                           "vf_far": lst(ms(vf[:, far].mean(1))), "min": lst(vf.min()), "max": lst(vf.max()),
                           "per_replica_vf_near_mode": lst(vf[:, near].mean(1)),
                           "per_replica_vf_far": lst(vf[:, far].mean(1)),
-                          "entropy_mean": lst(ms(er)[0]), "entropy_near_mode": lst(ms(er[:, near].mean(1))),
-                          "entropy_far": lst(ms(er[:, far].mean(1))),
-                          "per_replica_entropy_near_mode": lst(er[:, near].mean(1)),
-                          "per_replica_entropy_far": lst(er[:, far].mean(1))}
+                          "entropy_difference_mean": lst(ms(er)[0]),
+                          "entropy_difference_near_mode": lst(ms(er[:, near].mean(1))),
+                          "entropy_difference_far": lst(ms(er[:, far].mean(1))),
+                          "per_replica_entropy_difference_near_mode": lst(er[:, near].mean(1)),
+                          "per_replica_entropy_difference_far": lst(er[:, far].mean(1))}
         vfs[stage] = (t, vf)
     return numbers, draw_volume_fraction(vfs, sigma, title_suffix=_suffix(sigmas)) if draw else None
 
@@ -158,13 +165,13 @@ def draw_volume_fraction(vfs, sigma, title_suffix=""):
 # --- Fig. 3d, S1g: mean energy --------------------------------------------------------
 
 def _energies(data, sigmas):
-    """Mean energy per replica and angle (R, K), {sigma: {stage: ...}} for init and final, and the numbers of 3d."""
+    """Mean energy per replica and angle (R, K), {sigma: {stage: ...}} for every stage, and the numbers of 3d."""
     E, numbers = {}, {}
     for s, name in sigmas.items():
         nl = data[name]["config"].nonlinearity
         finv_integral = Softplus(nl.a, nl.beta, nl.g).finv_integral
         E[s], res = {}, {}
-        for stage in ("init", "final"):
+        for stage in STAGES:
             t = data[name][stage]
             e = analysis.mean_energy_per_angle(t["rates"], t["angles"], t["W"], t["C"], t["b"], finv_integral)
             w = prior_weights(t["angles"], t["prior_mu"], t["prior_kappa"])

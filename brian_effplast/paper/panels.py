@@ -14,7 +14,7 @@ import numpy as np
 from .. import analysis
 from ..blocks.tasks import get_task
 
-__all__ = ["ms", "lst", "experiment_task", "near_far", "tenths"]
+__all__ = ["ms", "lst", "experiment_task", "near_far", "class_masks", "per_angle_loss", "tenths"]
 
 
 def ms(x, axis=0):
@@ -40,6 +40,27 @@ def near_far(angles):
     far from it (``|theta| >= 135°``)."""
     a = np.abs(analysis.wrap_angle(np.asarray(angles)))
     return a <= np.pi / 4 + 1e-9, a >= 3 * np.pi / 4 - 1e-9
+
+
+def class_masks(angles, task):
+    """Masks of the test angles of class 1 and of class 0 (:meth:`Task.target`),
+    leaving out the angles on a class boundary (within 1e-9 of
+    ``task.class_boundaries``, circularly: 0 and +-pi for classification),
+    whose class is a convention."""
+    angles = analysis.wrap_angle(np.asarray(angles, dtype=float))
+    on = np.zeros(angles.shape, bool)
+    for b in task.class_boundaries:
+        on |= np.abs(analysis.wrap_angle(angles - b)) <= 1e-9
+    c = np.asarray(task.target(angles)) == 1
+    return c & ~on, ~c & ~on
+
+
+def per_angle_loss(test, task):
+    """Mean :meth:`Task.test_loss` (the authors' per-angle error: the squared
+    error for estimation, the negative log-likelihood of the true class for
+    classification) per replica and test angle, ``(R, K)``."""
+    y, angles = np.asarray(test["outputs"]), np.asarray(test["angles"])  # (R, K, S, n_out), (K,)
+    return task.test_loss(y, angles[None, :, None]).mean(axis=2)
 
 
 def tenths(curve, task):
