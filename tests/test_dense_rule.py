@@ -12,7 +12,6 @@ from helpers import CHECK_R, CHECK_STEPS, fast_learning, normal_noise
 from brian_effplast import PlasticCircuit
 from brian_effplast.blocks._groups import attach
 from brian_effplast.blocks.plasticity import ThreeFactorSynapses
-from brian_effplast.circuit.standalone import cache_root
 
 
 def _synapses(replicas=2, n=3, blocked=True):
@@ -51,18 +50,20 @@ def test_other_synapses_make_it_generic(order):
 
 
 @pytest.mark.standalone
-def test_compiled_model_reads_no_synaptic_indices():
+def test_compiled_model_reads_no_synaptic_indices(tmp_path, monkeypatch):
     """The W and C rules of the compiled model (helpers.CHECK_* structure) compute their indices."""
+    monkeypatch.setenv("BRIAN_EFFPLAST_CACHE", str(tmp_path))  # (only this test's project)
     cfg = fast_learning("estimation")
     noise = normal_noise(11, CHECK_STEPS, CHECK_R, cfg.circuit.N)
     model = PlasticCircuit(cfg, seed=5, target="cpp_standalone", replicas=CHECK_R, noise=noise)
     model.run(CHECK_STEPS * cfg.circuit.dt)
     for name in ("W_synapses", "C_synapses"):
-        files = glob.glob(os.path.join(cache_root(), "standalone", "*", "code_objects", f"{name}_rule_codeobject.cpp"))
+        files = glob.glob(os.path.join(tmp_path, "standalone", "*", "code_objects", f"{name}_rule_codeobject.cpp"))
         assert files, name
         for path in files:
             with open(path) as f:
                 code = f.read()
+            assert "for(int _q=0" in code, path  # the dense template's loop
             loop = code[code.index("for(int _q=0"):]
             assert "_synaptic_post[" not in loop and "_synaptic_pre[" not in loop and "replica_syn[" not in loop
             assert f"_blocks = {CHECK_R}, _n_pre = " in code
