@@ -43,6 +43,7 @@ import numpy as np
 from brian2 import CodeRunner, NeuronGroup, Synapses, linked_var, second
 from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, fail_for_dimension_mismatch, get_unit
 
+from .dense import SynapseRule
 from ._groups import (add_link, add_state, attach, check_variable, connect_once, drop_idle_state_updater,
                       group_expression, resolve_reward, reward_link)
 
@@ -227,9 +228,10 @@ class ThreeFactorSynapses(Synapses):
         code = self._rule_code(f"{post_code}*{pre_code}", g)
         if accumulate:
             code += f"{current}_post += {w}*{pre_code}"
-        rule = self.run_regularly(code, when="groups", order=self.order, name=self.name + "_rule")
+        rule = SynapseRule(self, code, when="groups", order=self.order, clock=self._clock,
+                           name=self.name + "_rule")
         self.contained_objects.append(rule)
-        attach(self, rule=rule)
+        attach(self, rule=rule, _connected=False)
         if connect is not None and connect is not False:
             if connect is True:
                 self.connect()
@@ -249,6 +251,8 @@ class ThreeFactorSynapses(Synapses):
         one-off code (``codegen.string_expression_target``, numpy by default),
         so ``cython`` compiles no module for it and connects as ``numpy`` does."""
         connect_once(self, *args, **kwds)
+        self.rule.layout, self._connected = None, True  # (connect_replicas sets the layout again if these
+        # are the only synapses)
         if self._initial:
             for key, value in self._initial.items():
                 setattr(self, key, value)
@@ -259,10 +263,21 @@ class ThreeFactorSynapses(Synapses):
     def connect_replicas(self, replicas):
         """All to all within each of ``replicas`` equal blocks of the source
         and target (the paper's layout; synapse order: replica, presynaptic,
-        postsynaptic unit, see :func:`replica_pairs`)."""
+        postsynaptic unit, see :func:`replica_pairs`).
+
+        As the only synapses of this object, they are stepped without index
+        arrays on ``cpp_standalone`` (:class:`~brian_effplast.blocks.dense.SynapseRule`);
+        so is the reward's index when ``reward_index`` is ``"replica"`` of a
+        population of ``replicas`` replicas (`RecurrentPopulation`,
+        `PoissonPopulation`: neuron ``i`` of replica ``q`` is ``q*N + i``)."""
         n_pre, n_post = len(self.source) // replicas, len(self.target) // replicas
         pre, post = replica_pairs(n_pre, n_post, replicas)
+        fresh = not self._connected
         self.connect(i=pre, j=post)
+        if fresh and n_pre * replicas == len(self.source) and n_post * replicas == len(self.target):
+            self.rule.layout = (replicas, n_pre, n_post)
+            blocked = self.reward_index == "replica" and getattr(self.target, "replicas", None) == replicas
+            self.rule.indices = {"replica_syn"} if blocked and "replica_syn" in self.variables else set()
 
     def step_factors(self):
         """``{"k_bar": dt/tau_bar, "g": eta*dt}`` (`ReinforceSynapses`: ``"k_e": dt/tau_e``):

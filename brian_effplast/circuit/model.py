@@ -29,28 +29,24 @@ trains, the input ``h``), its threshold and its reset, at orders 3, 3 1/3 and
 
 On ``numpy`` and ``cython`` the model keeps one `Network`
 (:attr:`PlasticCircuit.network`) to which a user can add objects of their
-own; ``cpp_standalone`` compiles the model's own structure once into a
-cached binary (:mod:`brian_effplast.circuit.standalone`).
+own (:mod:`brian_effplast.circuit.runtime_run`); ``cpp_standalone`` compiles the model's
+own structure once into a cached binary (:mod:`brian_effplast.circuit.standalone_run`,
+:mod:`brian_effplast.circuit.standalone`).
 """
 
-import signal
-import time
-
 import numpy as np
-import brian2
-from brian2 import Network, NeuronGroup, StateMonitor, ms
+from brian2 import StateMonitor, ms
 
 from .brian2_internals import OrderedClock
 from ..blocks.population import RecurrentPopulation
 from ..config import Config, check_resources
-from ..errors import Interrupted
 from ..blocks.nonlinearity import check_fi_curve
 from ..blocks.prior import sample_prior
-from ..version import __version__
-from ..blocks._groups import attach, drop_idle_state_updater, skip_group_calls
+from ..blocks._groups import attach
 from ..blocks.plasticity import Decoder, NeuronRules, ReinforceSynapses, ThreeFactorSynapses, paper_rate
-from .standalone import StandaloneProject, active_project
 from ..blocks.readout import TaskReadout
+from .runtime_run import RuntimeRunning
+from .standalone_run import StandaloneRunning
 from .state import check_state, initial_state, recurrent_input, reset_trial
 from ..blocks.stimulus import InputPopulation, LangevinStimulus
 from ..blocks.spiking import PoissonPopulation
@@ -64,7 +60,7 @@ ORDER = {"stimulus": 0, "inputs": 1, "currents": 2, "population": 3, "readouts":
          "reward": 5, "neuron_rules": 6, "synapse_rules": 7}
 
 
-class PlasticCircuit:
+class PlasticCircuit(RuntimeRunning, StandaloneRunning):
     """
     PlasticCircuit(config=None, *, task=None, replicas=None, seed=None, target=None, state=None, noise=None, fi_curve=None)
 
@@ -555,124 +551,4 @@ class PlasticCircuit:
                 out["r"] = np.asarray(mon.r).T[pick].reshape(-1, self.R, self.N)
             else:
                 out[var] = np.asarray(getattr(mon, var)).T[pick]
-        return out
-
-    # -- the network (runtime targets) ------------------------------------------------
-
-    @property
-    def network(self):
-        """The one Brian2 `Network` of this model (``numpy`` and ``cython``).
-
-        Built on first use and kept for every :meth:`run`: add your own
-        objects to it (or with :meth:`add`): monitors, inputs, groups,
-        ``network_operation`` s. The model's objects are attributes
-        (``population``, ``stimulus``, ``readout``, ``W_synapses``...). Its
-        time continues across runs. Every :meth:`run` first writes ``state``
-        and the parameters into the objects, so changes to ``state`` take
-        effect.
-
-        Raises ``RuntimeError`` for ``cpp_standalone`` (see :meth:`add`).
-        """
-        if self.target == "cpp_standalone":
-            raise RuntimeError(self._STANDALONE_OBJECTS)
-        if self._network is None:
-            brian2.prefs.codegen.target = self.target
-            self._net_steps = 0
-            objs = self._build(0.0)
-            skip_group_calls(objs.values())
-            self._objects = objs
-            self._network = Network(list(objs.values()), name="plastic_circuit*")
-        return self._network
-
-    def add(self, *objects):
-        """Add Brian2 objects (monitors, groups, synapses, network operations...)
-        to :attr:`network`; they run with the model in every later :meth:`run`.
-        Runtime targets only: in ``cpp_standalone`` the model's own structure
-        is compiled once into a cached binary whose code is generated from the
-        model's objects alone (Brian2 generates a standalone project from one
-        fixed set of objects, and a network operation, being Python, is never
-        part of it), so objects of your own are refused there."""
-        self.network.add(*objects)
-        return objects[0] if len(objects) == 1 else objects
-
-    _STANDALONE_OBJECTS = (
-        "cpp_standalone: the model is compiled once per structure into a cached binary generated from its "
-        "own objects only, and run with new state through run_args; a Brian2 object of your own cannot be "
-        "added to it (it would have to be part of the compiled project, and a network_operation cannot run "
-        "in standalone at all). Use target 'numpy' or 'cython' for your own objects, or record the model's "
-        "variables with run(record=...)")
-
-    def _run_runtime(self, steps, record, record_every, bin_steps, report, profile, t_on):
-        net = self.network  # (built on first use, then kept)
-        brian2.prefs.codegen.target = self.target
-        self._bind(self._objects)
-        self._set_values(self._values(t_on))
-        brian2.seed(self._noise_seed())
-        mons = self._monitors(record, record_every, bin_steps)
-        net.add(*mons.values())
-        start = time.perf_counter()
-        t0 = float(net.t_)
-        try:
-            net.run(steps * self.dt * self.tau, report=report, namespace={}, profile=profile)
-        finally:
-            net.remove(*mons.values())
-        done = int(round((float(net.t_) - t0) / float(self.dt * self.tau)))
-        if done < steps:  # Brian2's Ctrl-C handler ends a run early; never keep a partial run
-            self._network = None  # (its objects hold a partial step: built anew on the next run)
-            self._bind(None)
-            raise Interrupted(signal.SIGINT, f"the simulation stopped after {done} of {steps} steps")
-        out = self._collect(mons, steps, bin_steps)
-        out["loop_seconds"] = time.perf_counter() - start
-        if profile:
-            out["profile"] = [(name, float(t)) for name, t in net.profiling_info]
-        self.state = self._get_state()
-        self._net_steps += steps
-        return out
-
-    def _structure(self, steps, record, record_every, bin_steps):
-        """Everything compiled into a standalone binary (not varied by run_args)."""
-        cfg = self.config
-        return ("brian-effplast", __version__, brian2.__version__, cfg.plasticity.rule, self.R, self.N, self.N_s,
-                repr(self.task), sorted(self.task.namespace.items()), self.task.code, self.fi_curve.finv_expr,
-                self.fi_curve.fprime_expr,
-                sorted(self.fi_curve.namespace.items()), self.dt, float(self.tau),
-                cfg.circuit.r_min, cfg.circuit.r_max, steps, tuple(sorted(record)), record_every, bin_steps,
-                tuple(sorted(self.noise or {}))) + (
-                # (only for spiking neurons: the rate model's cached projects keep their key)
-                ("poisson", self.fi_curve.f_expr) if cfg.circuit.neuron == "poisson" else ())
-
-    def _run_standalone(self, steps, record, record_every, bin_steps, report, profile, t_on):
-        key = self._structure(steps, record, record_every, bin_steps) + (profile,)
-        family = self._structure(None, record, record_every, bin_steps) + (profile,)
-
-        def build():
-            objs = self._build(0.0, steps=steps)
-            objs.update({"monitor_" + k: m for k, m in
-                         self._monitors(record, record_every, bin_steps).items()})
-            # (on the model's clock: with one of Brian2's clocks in the network, main.cpp's order of
-            # clocks would change from one process to the next, see OrderedClock)
-            objs["seed"] = seed = NeuronGroup(1, "noise_seed : integer (shared, constant)", name="noise_seed",
-                                              clock=objs["stimulus"].clock)
-            drop_idle_state_updater(seed)
-            return objs, steps * self.dt * self.tau, seed.noise_seed
-
-        project = active_project(key) or StandaloneProject(key, build, profile=profile, family=family)
-        objs = project.objects
-        self._bind(objs)
-        # (Brian2 hashes run_args arrays: they must be contiguous)
-        run_args = {getattr(group, var): np.ascontiguousarray(value) if np.ndim(value) else value
-                    for group, var, value in self._values(t_on)}
-        run_args[objs["seed"].noise_seed] = self._noise_seed()
-        start = self._steps_run
-        for key_, group, ns in (("stimulus", objs["stimulus"], "z_stim"), ("rates", objs["population"], "z_rate")):
-            if self.noise is not None and key_ in self.noise:
-                run_args[group.namespace[ns]] = self.noise[key_][start:start + steps]
-        loop_seconds, profile_info = project.run(run_args)
-        mons = {k[len("monitor_"):]: m for k, m in objs.items() if k.startswith("monitor_")}
-        out = self._collect(mons, steps, bin_steps)
-        out["loop_seconds"] = loop_seconds
-        if profile:
-            out["profile"] = [(name, float(t)) for name, t in profile_info]
-        self.state = self._get_state()
-        self._bind(None)
         return out

@@ -1,0 +1,204 @@
+"""Issue #26's numbers in one run, beside the floor: the step against N, 20
+replicas on both cores, and the projected wall time of the paper's figures.
+
+    python benchmarks/paper_scale.py [--rounds 2] [--duration 300] [--json PATH] [--base DIR]
+
+1. The step against N (estimation, R = 1, learning on): the floor (``floor.c``)
+   and ``cpp_standalone`` alternate, ``--rounds`` times each, every case in a
+   fresh process (``speed.py``'s cases: CPU time of the binary, difference of
+   two runs); the ratio is median over median.  With ``--base DIR`` (another
+   checkout of the library, e.g. ``git worktree``/``git archive`` of main) its
+   ``cpp_standalone`` takes its turn in the same alternation: before/after in
+   one run.
+2. 20 replicas on both cores, as ``brian-effplast figures`` runs them (one
+   experiment of R = 20 per worker process, two workers): two processes start
+   at once, each compiles its structure, then runs ``--duration`` time units
+   learning and the same without learning (the test protocol's kind of step).
+   Reported per replica-step: the binaries' loop time (CPU clock, what an
+   otherwise idle machine gives) and the wall time of the run() calls.
+   Estimation (N = 40) and classification (N = 25) each.
+3. The projection of ``brian-effplast figures`` at its defaults (20 replicas,
+   10 experiments: 8 at N = 40, 2 at N = 25; 260000 time units of training) with
+   the authors' test protocol at each of its 3 stages (100 trials of 1000 time
+   units, learning off) for each network: replica-steps times the cost per
+   replica-step on both cores (item 2), plus the compilations (item 2's first
+   run, ``COMPILES_PER_EXPERIMENT`` per experiment, shared by the workers).
+
+Results go to ``benchmarks/paper_scale.json`` (or ``--json PATH``).
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import speed  # noqa: E402  (this folder's benchmark: its cases, timers and wrapper)
+
+NS = (40, 100, 400)
+SIZES = {40: (200.0, 2000.0), 100: (100.0, 1000.0), 400: (20.0, 200.0)}  # short, long run (time units)
+FLOOR_STEPS = {40: 300_000, 100: 100_000, 400: 20_000}
+#: brian-effplast figures at its defaults (brian_effplast.paper.experiments.DEFAULTS, EXPERIMENTS)
+FIGURES = dict(replicas=20, duration=260000.0, experiments={"estimation": 8, "classification": 2},
+               stages=3, test_trials=100, test_trial=1000.0, workers=2)
+#: standalone structures compiled per experiment (training, the resumed final stage, the tests)
+COMPILES_PER_EXPERIMENT = 4
+DT = speed.DT
+
+
+def _env(lib):
+    env = dict(os.environ, **speed.SINGLE_THREAD_ENV)
+    env["PYTHONPATH"] = lib + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def _case(spec, lib, timeout):
+    """One of speed.py's cases, in a fresh process importing the library at ``lib``."""
+    cache = tempfile.mkdtemp(prefix="effplast_scale_cache_")
+    if spec["impl"] == "cpp_standalone":
+        spec = dict(spec, phase="main", cache=cache, sequence=[("new", 0), ("new", 1)])
+    try:
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "speed.py"), "--case", json.dumps(spec)],
+                              capture_output=True, text=True, env=_env(lib), timeout=timeout, cwd=ROOT)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode or not lines:
+        raise RuntimeError(f"{spec['impl']} N={spec['N']} failed:\n" + (proc.stderr or proc.stdout)[-2000:])
+    return json.loads(lines[-1])["us_cpu"]
+
+
+def step_against_n(rounds, libs, timeout):
+    out = []
+    for N in NS:
+        times = {"floor": []} | {name: [] for name in libs}
+        for k in range(rounds):
+            times["floor"].append(_case(dict(impl="floor", task="estimation", N=N, R=1, size=FLOOR_STEPS[N]),
+                                        ROOT, timeout))
+            for name, lib in libs.items():
+                times[name].append(_case(dict(impl="cpp_standalone", task="estimation", N=N, R=1,
+                                              size=SIZES[N]), lib, timeout))
+        floor = statistics.median(times["floor"])
+        row = {"N": N, "us_per_step": times, "floor_us": floor,
+               "ratio_to_floor": {name: statistics.median(times[name]) / floor for name in libs}}
+        out.append(row)
+        print(f"  N = {N:3d}: floor {floor:8.2f} us/step; " + "; ".join(
+            f"{name} {statistics.median(times[name]):8.2f} us/step = {row['ratio_to_floor'][name]:.2f} x floor"
+            for name in libs) + f"   (CPU, median of {rounds})", flush=True)
+    return out
+
+
+def worker(spec):
+    """One figures-like worker: R replicas of ``task``; compile, then time learning and no learning."""
+    import brian2
+    brian2.BrianLogger.log_level_warn()
+    from brian_effplast import Config, PlasticCircuit
+    cfg = Config.default(spec["task"]).replace(**{"run.transient": 0.0})
+    model = PlasticCircuit(cfg, seed=1, target="cpp_standalone", replicas=spec["R"])
+    d = spec["duration"]
+    t0 = time.perf_counter()
+    model.run(d)  # compiles (outside the timings below)
+    res = {"first_run_wall": time.perf_counter() - t0}
+    for kind, plastic in (("train", True), ("test", False)):
+        t0 = time.perf_counter()
+        out = model.run(d, plastic=plastic)
+        res[kind] = {"wall": time.perf_counter() - t0, "loop": out["loop_seconds"]}
+    return res
+
+
+def both_cores(task, R, duration, lib, timeout, workers=2):
+    spec = json.dumps(dict(task=task, R=R, duration=duration))
+    cache = tempfile.mkdtemp(prefix="effplast_scale_cache_")
+    env = dict(_env(lib), BRIAN_EFFPLAST_CACHE=cache)
+    try:
+        procs = [subprocess.Popen([sys.executable, __file__, "--worker", spec], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT) for _ in range(workers)]
+        results = []
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=timeout)
+            lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+            if p.returncode or not lines:
+                raise RuntimeError(f"worker {task} failed:\n{stderr[-2000:]}")
+            results.append(json.loads(lines[-1]))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    replica_steps = workers * R * round(duration / DT)  # done by both cores together
+    out = {"task": task, "R": R, "workers": workers, "duration": duration, "workers_raw": results,
+           "compile_wall": statistics.mean(r["first_run_wall"] - r["train"]["wall"] for r in results)}
+    for kind in ("train", "test"):
+        # the workers run side by side: both cores' time is the slower one's
+        out[f"{kind}_us_cpu"] = 1e6 * max(r[kind]["loop"] for r in results) / replica_steps
+        out[f"{kind}_us_wall"] = 1e6 * max(r[kind]["wall"] for r in results) / replica_steps
+    return out
+
+
+def projection(cores):
+    """Seconds of ``brian-effplast figures`` at its defaults, from the per-replica-step costs on both cores."""
+    f = FIGURES
+    train_steps = round(f["duration"] / DT)
+    test_steps = f["stages"] * f["test_trials"] * round(f["test_trial"] / DT)
+    out = {"train_replica_steps": 0, "test_replica_steps": 0}
+    for which in ("cpu", "wall"):
+        total = 0.0
+        for task, n in f["experiments"].items():
+            c = cores[task]
+            total += n * f["replicas"] * 1e-6 * (train_steps * c[f"train_us_{which}"]
+                                                 + test_steps * c[f"test_us_{which}"])
+            total += n * COMPILES_PER_EXPERIMENT * c["compile_wall"] / f["workers"]
+        out[f"seconds_{which}"] = total
+    for task, n in f["experiments"].items():
+        out["train_replica_steps"] += n * f["replicas"] * train_steps
+        out["test_replica_steps"] += n * f["replicas"] * test_steps
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=2, help="alternations of floor and library per N")
+    ap.add_argument("--duration", type=float, default=300.0, help="time units per timed run, 20 replicas")
+    ap.add_argument("--base", help="another checkout of the library, timed beside this one (item 1)")
+    ap.add_argument("--skip-n", action="store_true", help="leave out item 1")
+    ap.add_argument("--json", default=os.path.join(HERE, "paper_scale.json"))
+    ap.add_argument("--timeout", type=float, default=1800.0)
+    args = ap.parse_args(argv)
+    t_start = time.perf_counter()
+    meta = speed._meta(False)
+    print(f"paper_scale, {meta['date']}: {meta.get('cpu_model', '?')}, {meta['cpu_count']} cores; "
+          f"git {meta.get('git_commit', '?')[:7]}", flush=True)
+    libs = {"this": ROOT} | ({"base": os.path.abspath(args.base)} if args.base else {})
+    result = {"meta": meta, "libs": libs}
+    if not args.skip_n:
+        print("1. step against N, estimation, R = 1, learning on (us/step, CPU):", flush=True)
+        result["step_against_n"] = step_against_n(args.rounds, libs, args.timeout)
+    print(f"2. {FIGURES['replicas']} replicas per process, {FIGURES['workers']} processes at once "
+          f"({args.duration:g} time units each, us per replica-step on both cores):", flush=True)
+    cores = {}
+    for task in FIGURES["experiments"]:
+        c = cores[task] = both_cores(task, FIGURES["replicas"], args.duration, ROOT, args.timeout)
+        print(f"  {task:14s} learning {c['train_us_cpu']:.3f} (CPU) / {c['train_us_wall']:.3f} (wall); "
+              f"learning off {c['test_us_cpu']:.3f} / {c['test_us_wall']:.3f}; "
+              f"compilation {c['compile_wall']:.1f} s", flush=True)
+    result["both_cores"] = cores
+    p = result["projection"] = projection(cores)
+    print(f"3. brian-effplast figures at its defaults, tests included: {p['train_replica_steps']:.3g} training + "
+          f"{p['test_replica_steps']:.3g} test replica-steps: {p['seconds_cpu'] / 3600:.2f} h "
+          f"(CPU-clock costs: an otherwise idle machine), {p['seconds_wall'] / 3600:.2f} h at this run's wall "
+          f"times", flush=True)
+    meta["total_seconds"] = time.perf_counter() - t_start
+    with open(args.json, "w") as fh:
+        json.dump(result, fh, indent=1)
+    print(f"total {meta['total_seconds']:.0f} s; written to {os.path.relpath(args.json)}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        print(json.dumps(worker(json.loads(sys.argv[2]))))
+        sys.exit(0)
+    sys.exit(main())
