@@ -9,7 +9,7 @@ No Brian2 import: a quantity is recognised by its ``dim``.
 
 import re
 
-__all__ = ["to_time_units", "given_tau_ms", "TIME_UNITS_MS", "TIME_KEYS", "time_label"]
+__all__ = ["to_time_units", "given_tau_ms", "TIME_UNITS_MS", "TIME_KEYS"]
 
 #: The configuration's durations and time constants (in time units; a unit is converted).
 TIME_KEYS = frozenset({("circuit", "dt"), ("circuit", "tau_r"), ("plasticity", "tau_bar"), ("plasticity", "tau_e"),
@@ -59,8 +59,3 @@ def given_tau_ms(d, default):
     tau = circuit.get("tau_ms") if hasattr(circuit, "get") else None
     ok = isinstance(tau, (int, float)) and not isinstance(tau, bool) and 0 < tau < float("inf")
     return float(tau) if ok else default
-
-
-def time_label(tau_ms, seconds=False):
-    """An axis label for time: ``"time (s)"``, or ``"time (tau = 10 ms)"`` in time units."""
-    return "time (s)" if seconds else f"time (tau = {tau_ms:g} ms)"
