@@ -316,7 +316,7 @@ def test_python_reward_is_refused_in_standalone():
     msg = str(err.value)
     assert "cannot run in cpp_standalone" in msg
     assert "Brian2 cannot call Python from the compiled simulation loop" in msg
-    assert "write the reward as Brian2 code in a Task" in msg
+    assert "a run_regularly on the group that holds it" in msg and "a Task" in msg
 
 
 # -- your own objects in the model's network ------------------------------------------

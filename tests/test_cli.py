@@ -376,7 +376,7 @@ BAD_ARGS = [
     (["--duration", "-5"], "run.duration = -5.0"),
     (["--duration", "10.005"], "whole number of steps"),
     (["--duration", "5"], "run.transient"),  # not longer than the transient
-    (["--duration", "abc"], "invalid float value"),
+    (["--duration", "abc"], "is not a duration: give time units (e.g. 200) or a number with a unit"),
     (["--replicas", "0"], "run.replicas = 0"),
     (["--seed", "-1"], "run.seed = -1"),
     (["--seed", str(2**32)], "run.seed"),

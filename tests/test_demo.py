@@ -1,6 +1,6 @@
 """`brian-effplast demo`: runs again into its own directory, refuses anyone else's, explains its numbers.
 
-Short runs on numpy (200 time units; the test protocol held 12 time units per
+Short runs of 2 networks on numpy (60 time units; the test protocol held 12 time units per
 angle instead of the demo's 100, which only sets how many samples are averaged).
 The refusals need no training: they are checked before anything runs.
 """
@@ -9,12 +9,14 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from brian_effplast import cli
 
-SHORT = ["--duration", "60", "--target", "numpy"]  # > run.transient (40)
-WHY = "why the test and training MSEs differ:"
+SHORT = ["--duration", "60", "--target", "numpy", "--replicas", "2"]  # > run.transient (40)
+ROWS = ("untrained circuit", "trained (W, C, b and D learn)", "decoder alone (W, C, b frozen)",
+        "best constant output")
 
 
 @pytest.fixture
@@ -30,33 +32,52 @@ def _contents(d):
     return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
 
 
-@pytest.mark.slow  # two trainings and four tests on numpy: about 15 s
+@pytest.mark.slow  # three short trainings and five tests on numpy
 def test_demo_twice_into_the_same_directory(tmp_path, capsys, short_hold):
     d = tmp_path / "demo"
     assert cli.main(["demo", "--out", str(d), *SHORT]) == 0
     out = capsys.readouterr().out
-    # the numbers and the one line that says why training and test MSE differ
-    assert "training MSE" in out and "untrained -> trained" in out and "prior-weighted" in out
-    why = [line for line in out.splitlines() if WHY in line]
-    assert len(why) == 1 and "prior mode" in why[0] and "12 angles equally" in why[0]
     first = _summary(d)
     demo = first["demo"]
     assert demo["complete"] is True and demo["test_hold"] == 12.0
-    assert set(demo["test_untrained"]) == set(demo["test_trained"]) == {"mse", "mse_prior"}
     assert first["model_file"].endswith("estimation.toml") and first["status"] == "complete"
+    # every row, as mean +- s.e.m. over the 2 networks of the numbers kept in summary.json
+    lines = {row: next(line for line in out.splitlines() if line.strip().startswith(row)) for row in ROWS}
+    for key, row in (("untrained", ROWS[0]), ("trained", ROWS[1]), ("decoder_only", ROWS[2])):
+        for name in ("test_mse", "test_mse_prior") + (("training_mse_first", "training_mse_last")
+                                                       if key != "untrained" else ()):
+            x = demo[key][name]
+            assert len(x) == 2
+            mean, sem = sum(x) / 2, abs(x[0] - x[1]) / 2  # (s.e.m. of two values: half their distance)
+            assert f"{mean:.3f} +- {sem:.3f}" in lines[row], (key, name, lines[row])
+    # the best constant output: the prior's mean of (cos, sin), prior-weighted MSE 1 - (I1/I0)^2
+    kappa = 1.5  # the stationary concentration of the reference process (2 * 0.75)
+    theta = np.linspace(-np.pi, np.pi, 100001)[:-1]
+    A = np.mean(np.cos(theta) * np.exp(kappa * np.cos(theta))) / np.mean(np.exp(kappa * np.cos(theta)))  # I1/I0
+    assert demo["constant_output"]["output"] == pytest.approx([A, 0.0], abs=1e-6)
+    assert demo["constant_output"]["mse_prior"] == pytest.approx(1 - A**2, rel=1e-6)
+    assert f"{1 - A**2:.3f}" in lines[ROWS[3]]
+    # the demo's test settings are in its config.toml: `test` on it gives its numbers again
+    assert "hold = 12.0" in (d / "config.toml").read_text(encoding="utf-8")
+    assert cli.main(["test", str(d), "--target", "numpy", "--quiet"]) == 0
+    from brian_effplast.runs.demo import replica_scores
+    with np.load(d / "test.npz") as z:
+        assert replica_scores(z)["mse"] == pytest.approx(demo["trained"]["test_mse"], rel=1e-12)
 
     # mark the first run's files: the second demo must replace them, not add to them
     (d / "summary.json").write_text(json.dumps({**first, "created": "2000-01-01T00:00:00+00:00"}))
     old_test = (d / "test.npz").stat()
     assert cli.main(["demo", "--out", str(d), *SHORT, "--quiet"]) == 0
-    assert capsys.readouterr().out == ""
+    quiet = capsys.readouterr().out  # the results, without the list of files
+    assert all(row in quiet for row in ROWS) and "demo files" not in quiet
     second = _summary(d)
     assert second["created"] != "2000-01-01T00:00:00+00:00" and second["demo"]["complete"] is True
     new_test = (d / "test.npz").stat()
     assert (new_test.st_ino, new_test.st_mtime_ns) != (old_test.st_ino, old_test.st_mtime_ns)
     # same seed, same target: the same numbers
-    assert second["demo"]["test_trained"] == pytest.approx(demo["test_trained"])
-    assert second["demo"]["test_untrained"] == pytest.approx(demo["test_untrained"])
+    for key in ("untrained", "trained", "decoder_only"):
+        for name, values in demo[key].items():
+            assert second["demo"][key][name] == pytest.approx(values, rel=1e-12)
 
 
 def _fake_demo(d, **changes):

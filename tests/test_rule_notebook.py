@@ -4,7 +4,7 @@
 The README's example is taken from README.md by its heading (the first
 ``python`` block under it) and run in a fresh interpreter; what it prints must
 be what the README shows (its learning curve, to round-off) and must show
-learning. The notebook runs in a real Jupyter kernel (nbclient, ipykernel) with
+learning, with every object of its network on one clock. The notebook runs in a real Jupyter kernel (nbclient, ipykernel) with
 short settings in a cell inserted after its ``parameters`` cell, as papermill
 does; it must end with a figure.
 """
@@ -46,13 +46,15 @@ def curve(text):
 def test_readme_example_runs_as_written(tmp_path):
     code, shown = readme_blocks()
     script = tmp_path / "example.py"
-    script.write_text(code)
+    # every object of the example's network, the rule's blocks and what they contain included, on one clock
+    script.write_text(code + "\nprint('clocks:', len({obj.clock for obj in net.sorted_objects}))\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
                          timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     got, expected = curve(out.stdout), curve(shown)
     np.testing.assert_allclose(got, expected, atol=0.002)  # the README shows the real output
     assert "first second" in out.stdout and got[-1] < 0.5 * got[0]  # it learns
+    assert "clocks: 1\n" in out.stdout
 
 
 def test_notebook_runs(tmp_path, monkeypatch):

@@ -99,7 +99,23 @@ class ProjectedEuler(StateUpdateMethod):
 # -- checked references to the variables of a user's groups ------------------------
 
 def _label(group):
-    return f"{type(group).__name__} {getattr(group, 'name', '?')!r}"
+    # (group.__class__, not type(group): a variable view's group is a weakref proxy)
+    return f"{group.__class__.__name__} {getattr(group, 'name', '?')!r}"
+
+
+def attached_clock(group, kwds, owner):
+    """Take ``dt=`` and ``clock=`` out of ``kwds``: the clock of a block attached
+    to ``group``, as `PoissonInput` does it: ``group``'s clock unless ``clock=``
+    (a `Clock`) or ``dt=`` (a new `Clock` of that step) says otherwise."""
+    from brian2 import Clock
+    dt, clock = kwds.pop("dt", None), kwds.pop("clock", None)
+    if dt is not None and clock is not None:
+        raise ValueError(f"{owner}: give dt= or clock=, not both (dt={dt!r}, clock={clock.name!r})")
+    if clock is not None:
+        return clock
+    if dt is not None:
+        return Clock(dt=dt)
+    return group.clock
 
 
 def public_variables(group):

@@ -5,7 +5,10 @@ expressions of the user's variables, the reward is any dimensionless
 variable of any group (one value per element of the learning group through
 an index variable, or one shared value), and the averaging time constant
 and learning rate carry units: every step the rule uses its own clock's
-``dt``, so changing ``dt`` leaves the rule per unit time unchanged.
+``dt``, so changing ``dt`` leaves the rule per unit time unchanged. A block
+runs on the clock of the group it attaches to (the synapses' target, the
+learning group), as Brian2's ``PoissonInput`` does; ``clock=`` or ``dt=``
+overrides it.
 
 Per step of ``dt``, with ``g = learn * eta * dt`` (``eta`` in ``1/second``)
 and ``k = dt / tau_bar``:
@@ -44,8 +47,8 @@ from brian2 import CodeRunner, NeuronGroup, Synapses, linked_var, second
 from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, fail_for_dimension_mismatch, get_unit
 
 from .dense import SynapseRule
-from ._groups import (add_link, add_state, attach, check_variable, connect_once, drop_idle_state_updater,
-                      group_expression, resolve_reward, reward_link)
+from ._groups import (add_link, add_state, attach, attached_clock, check_variable, connect_once,
+                      drop_idle_state_updater, group_expression, resolve_reward, reward_link)
 
 __all__ = ["ThreeFactorSynapses", "ReinforceSynapses", "NeuronRules", "Decoder", "RATE_SCALE", "replica_pairs",
            "paper_rate"]
@@ -142,7 +145,9 @@ class ThreeFactorSynapses(Synapses):
         Connect right away: ``True`` (all to all), a condition string, or
         the keyword arguments of :meth:`connect`.
     kwds
-        Passed to `Synapses` (``clock``, ``dt``, ``order``, ``name``...).
+        Passed to `Synapses` (``order``, ``name``...). The synapses and their
+        rule run on the clock of ``target`` (as Brian2's `PoissonInput`
+        does), unless ``clock=`` or ``dt=`` gives another.
 
     Raises
     ------
@@ -180,6 +185,7 @@ class ThreeFactorSynapses(Synapses):
     def _setup(self, source, target, pre, post, reward, eta, tau, lam, weight, reward_index, gate, current,
                accumulate, connect, name, kwds):
         owner = f"{type(self).__name__} {name.rstrip('*')!r}"
+        kwds["clock"] = attached_clock(target, kwds, owner)
         for what, group in (("source", source), ("target", target)):
             if not isinstance(group, NeuronGroup):  # (a Subgroup is a NeuronGroup's view: allowed too)
                 from brian2 import Subgroup
@@ -283,7 +289,10 @@ class ThreeFactorSynapses(Synapses):
         """``{"k_bar": dt/tau_bar, "g": eta*dt}`` (`ReinforceSynapses`: ``"k_e": dt/tau_e``):
         what one step of this object's clock does (``g`` before the gate)."""
         w, dt = self.weight, float(self.clock.dt)
-        tau, eta = (float(self.variables[f"{v}_{w}"].get_value()[0]) for v in (self._tau, "eta"))
+        if self._initial:  # not connected yet: the values given to the constructor
+            tau, eta = (float(self._initial[f"{v}_{w}"]) for v in (self._tau, "eta"))
+        else:
+            tau, eta = (float(self.variables[f"{v}_{w}"].get_value()[0]) for v in (self._tau, "eta"))
         return {self._factor: dt / tau, "g": eta * dt}
 
 
@@ -396,6 +405,9 @@ class NeuronRules(CodeRunner):
         the neuron's input (`RecurrentPopulation`'s ``"fprime_h"``).
     tau_e : `Quantity`, optional
         ``rule="reinforce"`` with a bias: time constant of its trace (second).
+    kwds
+        Passed to `CodeRunner` (``order``, ``name``...). The rules run on
+        ``group``'s clock unless ``clock=`` or ``dt=`` gives another.
 
     Raises
     ------
@@ -412,6 +424,7 @@ class NeuronRules(CodeRunner):
         owner = f"NeuronRules {name.rstrip('*')!r}"
         if not isinstance(group, NeuronGroup):
             raise TypeError(f"{owner}: group must be a NeuronGroup, not {group!r}")
+        clock = attached_clock(group, kwds, owner)
         if rule not in ("eq10", "reinforce"):
             raise ValueError(f"{owner}: rule = {rule!r} is not allowed: must be 'eq10' or 'reinforce'")
         reinforce = rule == "reinforce"
@@ -493,8 +506,8 @@ class NeuronRules(CodeRunner):
             group.eta_D, group.lam_D = eta_decoder, lam_decoder
             D = decoder.weight
             code += [f"{D}_{k} += {g}eta_D*dt*(delta_{k}*{x} - lam_D*{D}_{k})" for k in range(n_out)]
-        super().__init__(group, "stateupdate", code="\n".join(code), when="groups",
-                         clock=kwds.pop("clock", group.clock), name=name, **kwds)
+        super().__init__(group, "stateupdate", code="\n".join(code), when="groups", clock=clock, name=name,
+                         **kwds)
         attach(self, n_out=n_out, bias=bias, decoder=decoder, rule=rule)
 
 
@@ -527,11 +540,16 @@ class Decoder(Synapses):
     readout : `NeuronGroup`, optional
         A group of ``replicas`` elements whose linked ``y_0 ... y_{n_out-1}``
         are set to the readouts (a `TaskReadout`).
+    kwds
+        Passed to `Synapses` (``order``, ``name``...). The decoder and its
+        ``outputs`` group run on ``group``'s clock unless ``clock=`` or
+        ``dt=`` gives another.
     """
 
     def __init__(self, group, n_out, activity="r", weight="D", index=None, replicas=1, readout=None,
                  name="decoder*", **kwds):
         owner = f"Decoder {name.rstrip('*')!r}"
+        clock = attached_clock(group, kwds, owner)
         if isinstance(n_out, bool) or int(n_out) != n_out or n_out < 1:
             raise ValueError(f"{owner}: n_out = {n_out!r} is not allowed: must be an integer >= 1")
         n_out, replicas = int(n_out), int(replicas)
@@ -547,12 +565,12 @@ class Decoder(Synapses):
                              f"is needed ({replicas})")
         for k in range(n_out):
             add_state(group, f"{weight}_{k}", owner=owner)
-        outputs = NeuronGroup(replicas * n_out, "y : 1", clock=kwds.get("clock"),
+        outputs = NeuronGroup(replicas * n_out, "y : 1", clock=clock,
                               name=name.rstrip("*") + "_outputs" + ("*" if name.endswith("*") else ""))
         drop_idle_state_updater(outputs)
         w = " + ".join(f"{weight}_{k}_pre*int(k_out == {k})" for k in range(n_out))
         eqs = f"k_out : integer (constant)\ny_post = ({w})*{x} : 1 (summed)"
-        super().__init__(group, outputs, eqs, name=name, **kwds)
+        super().__init__(group, outputs, eqs, clock=clock, name=name, **kwds)
         block = "0" if index is None else f"{index}_pre"
         connect_once(self, j=f"{block}*{n_out} + k_dec for k_dec in range(0, {n_out})")
         self.k_out = f"j % {n_out}"

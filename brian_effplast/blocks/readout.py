@@ -2,7 +2,7 @@
 
 from brian2 import NeuronGroup, linked_var
 
-from ._groups import attach, drop_idle_state_updater
+from ._groups import attach, attached_clock, drop_idle_state_updater
 from .tasks import get_task
 
 __all__ = ["TaskReadout"]
@@ -29,6 +29,9 @@ class TaskReadout(NeuronGroup):
         :func:`~brian_effplast.blocks.rewards.reward_operation`, placed before
         ``reward_code`` in the step); the group still sets the gate and
         accumulates ``alpha_acc``.
+    kwds
+        Passed to `NeuronGroup`; the group runs on ``stimulus``'s clock
+        unless ``clock=`` or ``dt=`` gives another.
     """
 
     def __init__(self, task, stimulus, code=True, name="readout*", **kwds):
@@ -40,6 +43,7 @@ class TaskReadout(NeuronGroup):
         lines += [f"delta_{k} : 1" for k in range(task.n_out)]
         namespace = dict(kwds.pop("namespace", {}))
         namespace.update(task.namespace)
+        kwds["clock"] = attached_clock(stimulus, kwds, "TaskReadout")
         super().__init__(len(stimulus), "\n".join(lines) + "\n" + task.variables,
                          namespace=namespace, name=name, **kwds)
         attach(self, task=task)

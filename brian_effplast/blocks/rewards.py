@@ -11,7 +11,8 @@ unchanged.
 Brian2 cannot call Python from the compiled simulation loop of
 ``cpp_standalone`` (a ``network_operation`` would be silently skipped
 there), so this is refused on that target; write the reward as Brian2 code
-instead (a :class:`~brian_effplast.blocks.tasks.Task`'s ``code``).
+instead (a ``run_regularly`` on the group holding it, or a
+:class:`~brian_effplast.blocks.tasks.Task`'s ``code``).
 """
 
 import numpy as np
@@ -22,8 +23,9 @@ __all__ = ["reward_operation", "STANDALONE_REFUSAL", "check_runtime"]
 STANDALONE_REFUSAL = (
     "a reward computed by a Python function cannot run in cpp_standalone: Brian2 cannot call Python from the "
     "compiled simulation loop (a network_operation is skipped there). Use the target 'numpy' or 'cython', or "
-    "write the reward as Brian2 code in a Task (its `code` sets alpha and delta_k from theta and y_k; see "
-    "brian_effplast.blocks.tasks) and run that in cpp_standalone")
+    "write the reward as Brian2 code: a run_regularly on the group that holds it (e.g. "
+    "critic.run_regularly('alpha = -(y - cue)**2')), or, in a PlasticCircuit, a Task whose `code` sets alpha "
+    "and delta_k from theta and y_k (brian_effplast.blocks.tasks)")
 
 
 def check_runtime(target=None, what="reward"):

@@ -13,7 +13,7 @@ rectified-cosine rates ``s_k = max(0, cos(theta - theta_k))`` of Eq. 1.
 import numpy as np
 from brian2 import NeuronGroup, check_units, linked_var, second
 
-from ._groups import ProjectedEuler, attach, drop_idle_state_updater, noise_array
+from ._groups import ProjectedEuler, attach, attached_clock, drop_idle_state_updater, noise_array
 from .prior import preferred_angles
 
 __all__ = ["LangevinStimulus", "InputPopulation"]
@@ -82,6 +82,9 @@ class InputPopulation(NeuronGroup):
         Source of ``theta`` (linked).
     N_s : int
         Units per replica, preferred angles tiling ``[-pi, pi)``.
+    kwds
+        Passed to `NeuronGroup`; the group runs on ``stimulus``'s clock
+        unless ``clock=`` or ``dt=`` gives another.
     """
 
     def __init__(self, stimulus, N_s, name="inputs*", **kwds):
@@ -95,6 +98,7 @@ class InputPopulation(NeuronGroup):
         theta_pref : 1 (constant)
         replica : integer (constant)
         """
+        kwds["clock"] = attached_clock(stimulus, kwds, "InputPopulation")
         super().__init__(replicas * N_s, eqs, name=name, **kwds)
         attach(self, N_s=N_s)
         self.replica = np.repeat(np.arange(replicas), N_s)

@@ -406,8 +406,9 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
 
         Parameters
         ----------
-        duration : float
-            Time units (a whole number of steps).
+        duration : float or `Quantity`
+            Time units of ``tau`` (a whole number of steps), or a Brian2
+            quantity of time (``0.05*second`` is 5 time units at tau = 10 ms).
         plastic : bool, optional
             Learning on or off for this run (default: the attribute ``plastic``).
             Learning is also held off until ``t`` reaches ``config.run.transient``
@@ -433,11 +434,11 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
             traces (time first, then replica); ``"loop_seconds"``: time in
             the simulation loop.
         """
-        steps = self.config.steps(duration, name="duration")
+        steps = self.config.steps(duration, name="duration", source="PlasticCircuit.run()")
         if steps < 1:
             raise ValueError(f"duration = {duration!r} is not allowed: must be at least one step ({self.dt})")
         curve_bin = self.config.run.curve_bin if curve_bin is None else curve_bin
-        bin_steps = self.config.steps(curve_bin, name="curve_bin")
+        bin_steps = self.config.steps(curve_bin, name="curve_bin", source="PlasticCircuit.run()")
         rows = min((len(v) for v in (self.noise or {}).values()), default=None)
         if rows is not None and self._steps_run + steps > rows:
             raise ValueError(f"duration = {duration!r} needs {self._steps_run + steps} noise rows "

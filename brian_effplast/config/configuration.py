@@ -44,6 +44,7 @@ from typing import Any, Mapping, Union
 
 from .messages import (bare_name, decode_toml, dotted, error_line, fmt, parse_toml, read_model_file, source_name,
                        suggest, toml_value, type_name)
+from .durations import TIME_KEYS, given_tau_ms, to_time_units
 from .resources import check_resources, estimate_memory, estimate_seconds
 from .rules import NUM, RULES
 from .schema import (MAX_FILE_BYTES, NONLINEARITIES, SECTIONS, SEED_MAX, STEP_TOLERANCE, TARGETS, TASK_DEFAULTS,
@@ -274,6 +275,8 @@ class Config:
                                f"unknown key in [{name}]; {hint}allowed keys: " + ", ".join(known))
                     )
                     continue
+                if (name, key) in TIME_KEYS:  # "200 s" or 2*second: in time units of tau
+                    value = to_time_units(value, given_tau_ms(d, sections["circuit"]["tau_ms"]))
                 sections[name][key] = value
                 given.append(dotted(name, key))
         cfg = cls._unvalidated(task, sections)
@@ -508,14 +511,17 @@ class Config:
         """Low-pass factor per step of the coactivity averages, dt / tau_bar."""
         return self.circuit.dt / self.plasticity.tau_bar
 
-    def steps(self, duration: float, name: str = "duration") -> int:
-        """Number of steps of ``circuit.dt`` in ``duration`` (time units).
+    def steps(self, duration: float, name: str = "duration", source: str = None) -> int:
+        """Number of steps of ``circuit.dt`` in ``duration`` (time units, or a
+        Brian2 quantity or string with a time unit: ``0.05*second``, ``"50 ms"``).
 
         Raises :class:`ConfigError` unless ``duration`` is a finite number >= 0
         and a whole number of steps (relative tolerance ``STEP_TOLERANCE``).
-        ``name`` (e.g. ``"run.duration"``) is used in the message.
+        ``name`` (e.g. ``"run.duration"``) and ``source`` (default: where the
+        configuration came from) are used in the message.
         """
-        source = getattr(self, "_source", "<Config>")
+        duration = to_time_units(duration, self.circuit.tau_ms)
+        source = source or getattr(self, "_source", "<Config>")
         dt = self.circuit.dt
         allowed = f"must be a whole number of steps of circuit.dt = {fmt(dt)}"
         ok, reason = self._check_type("float", duration)
