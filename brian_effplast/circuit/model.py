@@ -45,7 +45,7 @@ from ..blocks.population import RecurrentPopulation
 from ..config import Config, check_resources
 from ..errors import Interrupted
 from ..blocks.nonlinearity import check_fi_curve
-from ..blocks.prior import sample_prior
+from ..blocks.prior import sample_prior, sample_von_mises
 from ..version import __version__
 from ..blocks._groups import attach, drop_idle_state_updater, skip_group_calls
 from ..blocks.plasticity import Decoder, NeuronRules, ReinforceSynapses, ThreeFactorSynapses, paper_rate
@@ -479,13 +479,16 @@ class PlasticCircuit:
     def _start_trial(self):
         """The authors' trial start: rates back to ``r_init``, low-pass averages (and REINFORCE's
         eligibility traces) to 0 and, with
-        ``run.trial_angle = "prior"``, a new stimulus angle from the prior (drawn from
-        ``(seed, step)``: the same at any target and however the run is cut into chunks)."""
+        ``run.trial_angle = "prior"``, a new stimulus angle from the stationary law (von Mises of
+        concentration ``2 kappa``), with ``"authors"`` from von Mises(``mu``, ``kappa``) as the
+        authors' code draws it (drawn from ``(seed, step)``: the same at any target and however the
+        run is cut into chunks)."""
         st, cfg = self.state, self.config
         reset_trial(st, cfg.circuit.r_init, cfg.plasticity.rule)
-        if cfg.run.trial_angle == "prior":
+        if cfg.run.trial_angle in ("prior", "authors"):
             rng = np.random.default_rng([self.seed, self._steps_done(), 1])
-            st["theta"] = sample_prior(rng, len(st["theta"]), cfg.stimulus.mu, cfg.stimulus.kappa)
+            draw = sample_prior if cfg.run.trial_angle == "prior" else sample_von_mises
+            st["theta"] = draw(rng, len(st["theta"]), cfg.stimulus.mu, cfg.stimulus.kappa)
 
     def _run_segment(self, steps, record, record_every, bin_steps, report, profile, into_trial):
         # learning starts run.transient time units into the run (online) or into each trial
