@@ -182,8 +182,8 @@ def authors_test(model, trials=None, hold=None, target=None):
     units' preferred angles ``-pi + 2 pi k / N_s`` drawn by :func:`authors_draws`
     (the same for every replica), and a stimulus after the first starts from the
     state the previous one left. Rates and outputs are recorded every
-    ``config.test.record_every`` steps (default 200: 2 time units, twice the
-    rates' correlation time), nothing dropped. All ``R * trials`` (replica, trial)
+    ``config.test.record_every`` steps (default 200: 2 time units, where the rates'
+    autocorrelation of an untrained network has fallen to 0.04), nothing dropped. All ``R * trials`` (replica, trial)
     copies run in parallel, each with its own noise, one stimulus after another;
     ``model`` itself is not changed.
 
