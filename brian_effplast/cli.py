@@ -6,7 +6,7 @@
     brian-effplast train MODEL.toml --out DIR [--duration T] [--seed S]
                    [--target numpy|cython|cpp_standalone] [--replicas R]
                    [--checkpoint-every T] [--set section.key=value ...] [--quiet]
-    brian-effplast test DIR [--out DIR2] [--angles K] [--hold T] [--trials N] [--start current|reset] [--target ...]
+    brian-effplast test DIR [--out DIR2] [--protocol held|authors] [--angles K] [--hold T] [--trials N] [--start current|reset] [--record-every STEPS] [--target ...]
     brian-effplast resume DIR [--quiet]
     brian-effplast info DIR
 
