@@ -6,7 +6,7 @@
     brian-effplast train MODEL.toml --out DIR [--duration T] [--seed S]
                    [--target numpy|cython|cpp_standalone] [--replicas R]
                    [--checkpoint-every T] [--set section.key=value ...] [--quiet]
-    brian-effplast test DIR [--out DIR2] [--angles K] [--hold T] [--trials N] [--start current|reset] [--target ...]
+    brian-effplast test DIR [--out DIR2] [--protocol held|authors] [--angles K] [--hold T] [--trials N] [--start current|reset] [--record-every STEPS] [--target ...]
     brian-effplast resume DIR [--quiet]
     brian-effplast info DIR
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from .config import TARGETS, Config, ConfigError
 from .errors import Diverged, Interrupted, RunError, interrupts_unmasked
 from .config.modelfiles import model_path, shipped_models
-from .config.schema import TEST_STARTS
+from .config.schema import TEST_PROTOCOLS, TEST_STARTS
 
 PROG = "brian-effplast"
 #: Model file of the demo (models/estimation.toml, shipped inside the package).
@@ -122,9 +122,13 @@ def _parser():
     s = sub.add_parser("test", help="test a trained model (plasticity off, stimulus held at test angles)")
     s.add_argument("run_dir", metavar="DIR", help="run directory")
     s.add_argument("--out", metavar="DIR2", help="where to write test.npz and figures (default: DIR)")
+    s.add_argument("--protocol", choices=TEST_PROTOCOLS,
+                   help="held: every angle held in parallel copies; authors: the authors' 100 trials of 5 "
+                   "stimuli of 200 time units from the input angles, each trial from r = 0.1 (test.protocol)")
     s.add_argument("--angles", type=int, metavar="K", help="number of test angles (test.angles)")
-    s.add_argument("--hold", type=_duration, metavar="T", help="time units per angle, or e.g. 1s (test.hold)")
-    s.add_argument("--trials", type=int, metavar="N", help="independent copies per angle (test.trials)")
+    s.add_argument("--hold", type=_duration, metavar="T", help="time units per angle or stimulus, or e.g. 1s (test.hold)")
+    s.add_argument("--trials", type=int, metavar="N", help="copies per angle, or trials (test.trials)")
+    s.add_argument("--record-every", type=int, metavar="STEPS", help="steps between samples (test.record_every)")
     s.add_argument("--start", choices=TEST_STARTS,
                    help="where each copy starts: the trained state or the trial reset (test.start)")
     targets(s)
@@ -150,7 +154,8 @@ def _parser():
     f.add_argument("--duration", type=float, metavar="T",
                    help="training time units (default 260000; quick 3000; at least 250, so that the "
                         "mid-training snapshot, a fifth of it, comes after the transient)")
-    f.add_argument("--quick", action="store_true", help="2 replicas, 3000 time units, 8 test angles x 60")
+    f.add_argument("--quick", action="store_true", help="2 replicas, 3000 time units, the authors' test shortened to 20 trials of "
+                   "5 stimuli of 40 time units")
     f.add_argument("--workers", type=int, metavar="W",
                    help="worker processes of the embedded dask cluster (default: one per core; 1: no cluster)")
     f.add_argument("--scheduler", metavar="ADDRESS",
@@ -255,7 +260,8 @@ def _cmd_test(args):
     from . import runs
     _quiet_brian()
     res = runs.run_test(args.run_dir, out=args.out, angles=args.angles, hold=args.hold, target=args.target,
-                        trials=args.trials, start=args.start, quiet=args.quiet)
+                        trials=args.trials, start=args.start, protocol=args.protocol,
+                        record_every=args.record_every, quiet=args.quiet)
     _print_tested(res, args.quiet)
     return 0
 

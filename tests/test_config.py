@@ -50,10 +50,11 @@ SHARED = {
     "run.trial_angle": "continue",
     "plasticity.lam_sigma_ref": 0.0,
     "plasticity.rule": "eq10",
+    "test.protocol": "held",
     "test.angles": 12,
     "test.hold": 200.0,
-    "test.record_every": 20,
-    "test.trials": 1,
+    "test.record_every": None,  # omitted: the protocol's (20 steps held, 200 authors)
+    "test.trials": None,  # omitted: the protocol's (1 held, 100 authors)
     "test.start": "current",
 }
 

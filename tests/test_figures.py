@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.standalone]
 PANELS = ["fig1b", "fig1c", "fig1d", "fig1e", "fig1f", "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b",
           "fig3c", "fig3d", "figS1a", "figS1b", "figS1c", "figS1d", "figS1e", "figS1f", "figS1g",
           "fig3a_lamscaled", "fig3b_lamscaled", "fig3c_lamscaled", "fig3d_lamscaled", "figS1g_lamscaled"]
-TOY = dict(replicas=2, duration=250.0, angles=4, hold=12.0)  # snapshot at 50 (> the transient of 40)
+# snapshot at 50 (> the transient of 40); the authors' test, 12 trials of 5 stimuli of 4 time units
+TOY = dict(replicas=2, duration=250.0, protocol="authors", angles=12, hold=4.0, trials=12, record_every=50)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,8 @@ def test_every_panel_and_stage_is_written(toy_figures):
     saved = json.loads((out / "figures.json").read_text())
     described = set(PANELS) - {"figS1a", "figS1b"}  # the tuning-curve maps carry no numbers
     assert described <= set(saved["panels"]) and saved["settings"]["duration"] == TOY["duration"]
-    assert saved["settings"]["test_protocol"].startswith(f"{saved['settings']['test_angles']} angles x ")
+    assert saved["settings"]["test_protocol"] == ("the authors' protocol: 12 trials of 20 time units, 5 stimuli "
+                                                  "of 4 from the 12 input angles, from r = 0.1")
     for name in EXPERIMENTS:
         for stage in STAGES:
             summary = json.loads((out / "runs" / name / stage / "summary.json").read_text())

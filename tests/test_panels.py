@@ -11,7 +11,7 @@ import pytest
 
 from brian_effplast.paper import figures
 from brian_effplast.errors import RunError
-from brian_effplast.paper.experiments import STAGES, check_reuse, load_all, run_experiment
+from brian_effplast.paper.experiments import STAGES, check_reuse, describe_test, load_all, run_experiment
 from fake_runs import ANGLES, R, S, fake_data
 
 OFFSET = np.array([0.1, -0.2])  # the trained estimates' error, the same at every angle and sample
@@ -49,7 +49,8 @@ def test_bias_variance_and_test_error_panels_give_the_built_in_answer():
 
 
 def test_one_experiment_runs_its_stages_loads_and_refuses_other_settings(tmp_path):
-    name, timings = run_experiment("estimation", tmp_path, 1, 60.0, 50.0, 2, 12.0, target="numpy")
+    test = dict(protocol="held", angles=2, hold=12.0)
+    name, timings = run_experiment("estimation", tmp_path, 1, 60.0, 50.0, test, target="numpy")
     assert name == "estimation" and set(timings) >= {"train_mid", "train_final", "total"}
     loaded = load_all(tmp_path, complete_only=True)
     assert list(loaded) == ["estimation"]  # the other experiments have no runs here
@@ -58,10 +59,13 @@ def test_one_experiment_runs_its_stages_loads_and_refuses_other_settings(tmp_pat
     assert run["summary"]["status"] == "complete" and run["curve"]["curve"].shape == (1, 6)
     # a second call reuses every stage
     saved = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.npz")}
-    run_experiment("estimation", tmp_path, 1, 60.0, 50.0, 2, 12.0, target="numpy")
+    run_experiment("estimation", tmp_path, 1, 60.0, 50.0, test, target="numpy")
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.npz")} == saved
-    check_reuse(tmp_path, 1, 60.0, 2)
+    check_reuse(tmp_path, 1, 60.0, describe_test(test))
     with pytest.raises(RunError, match=r"1 replica\(s\) x 60 time units, not 2 x 60"):
-        check_reuse(tmp_path, 2, 60.0, 2)
-    with pytest.raises(RunError, match="has 2 test angles, not 3"):
-        check_reuse(tmp_path, 1, 60.0, 3)
+        check_reuse(tmp_path, 2, 60.0, describe_test(test))
+    authors = describe_test(dict(protocol="authors", angles=12, hold=200.0, trials=100))
+    with pytest.raises(RunError) as err:  # a test.npz of another protocol: both named
+        check_reuse(tmp_path, 1, 60.0, authors)
+    assert "tested with \"2 angles x 12 time units, from the model's state\", not \"the authors' protocol: 100 " \
+           "trials of 1000 time units" in str(err.value)

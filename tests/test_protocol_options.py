@@ -123,9 +123,15 @@ def test_bad_options_are_refused_naming_the_key(model, kwargs, key, allowed):
 
 def test_the_authors_protocol_is_configuration_and_keywords():
     cfg = Config.default().replace(test=AUTHORS_PROTOCOL)
-    assert (cfg.test.angles, cfg.test.hold, cfg.test.trials, cfg.test.start) == (5, 200.0, 100, "reset")
-    assert describe_protocol(**AUTHORS_PROTOCOL) == ("the authors' protocol: 5 angles x 200 time units x 100 "
-                                                     "trials, from r = 0.1 (trial reset)")
+    t = cfg.test
+    assert (t.protocol, t.angles, t.hold, t.n_trials, t.every) == ("authors", 12, 200.0, 100, 200)
+    assert describe_protocol(12, 200.0, 100, protocol="authors") == (
+        "the authors' protocol: 100 trials of 1000 time units, 5 stimuli of 200 from the 12 input angles, "
+        "from r = 0.1")
+    # omitted trials and record_every are the protocol's
+    assert (Config.default().test.n_trials, Config.default().test.every) == (1, 20)
+    t = Config.default().replace(**{"test.protocol": "authors"}).test
+    assert (t.n_trials, t.every) == (100, 200)
 
 
 def test_run_test_records_the_protocol_in_test_npz(tmp_path):

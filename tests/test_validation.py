@@ -56,10 +56,10 @@ def test_dt_not_smaller_than_tau(dt, shown):
 
 def test_trial_angle_and_lam_sigma_ref():
     with pytest.raises(ConfigError, match=r'run\.trial_angle = "random" is not allowed: must be one of '
-                                          r'"continue", "prior"'):
+                                          r'"continue", "prior", "authors"'):
         Config.default().replace(**{"run.trial": 1000.0, "run.trial_angle": "random"})
-    with pytest.raises(ConfigError, match=r'run\.trial_angle = "prior" is not allowed: .*"prior" needs '
-                                          r'run\.trial > 0'):
+    with pytest.raises(ConfigError, match=r'run\.trial_angle = "prior" is not allowed: .*"prior" and "authors" '
+                                          r'draw an angle at each trial start: they need run\.trial > 0'):
         Config.default().replace(**{"run.trial_angle": "prior"})
     with pytest.raises(ConfigError, match=r"plasticity\.lam_sigma_ref = -0\.2 is not allowed: must be a finite "
                                           r"number >= 0"):

@@ -58,8 +58,13 @@ def prior_density(theta, mu, kappa):
 
 
 def sample_prior(rng, size, mu, kappa):
-    """Draws from the stationary law, wrapped to ``[-pi, pi)``."""
-    theta = rng.vonmises(mu, stationary_kappa(kappa), size=size)
+    """Draws from the stationary law, von Mises(``mu``, ``2 kappa``), wrapped to ``[-pi, pi)``."""
+    return sample_von_mises(rng, size, mu, stationary_kappa(kappa))
+
+
+def sample_von_mises(rng, size, mu, kappa):
+    """Draws from von Mises(``mu``, ``kappa``), wrapped to ``[-pi, pi)``."""
+    theta = rng.vonmises(mu, kappa, size=size)
     return theta - 2 * np.pi * np.floor((theta + np.pi) / (2 * np.pi))
 
 

@@ -41,7 +41,7 @@ from .brian2_internals import OrderedClock
 from ..blocks.population import RecurrentPopulation
 from ..config import Config, check_resources
 from ..blocks.nonlinearity import check_fi_curve
-from ..blocks.prior import sample_prior
+from ..blocks.prior import sample_prior, sample_von_mises
 from ..blocks._groups import attach
 from ..blocks.plasticity import Decoder, NeuronRules, ReinforceSynapses, ThreeFactorSynapses, paper_rate
 from ..blocks.readout import TaskReadout
@@ -476,13 +476,16 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
     def _start_trial(self):
         """The authors' trial start: rates back to ``r_init``, low-pass averages (and REINFORCE's
         eligibility traces) to 0 and, with
-        ``run.trial_angle = "prior"``, a new stimulus angle from the prior (drawn from
-        ``(seed, step)``: the same at any target and however the run is cut into chunks)."""
+        ``run.trial_angle = "prior"``, a new stimulus angle from the stationary law (von Mises of
+        concentration ``2 kappa``), with ``"authors"`` from von Mises(``mu``, ``kappa``) as the
+        authors' code draws it (drawn from ``(seed, step)``: the same at any target and however the
+        run is cut into chunks)."""
         st, cfg = self.state, self.config
         reset_trial(st, cfg.circuit.r_init, cfg.plasticity.rule)
-        if cfg.run.trial_angle == "prior":
+        if cfg.run.trial_angle in ("prior", "authors"):
             rng = np.random.default_rng([self.seed, self._steps_done(), 1])
-            st["theta"] = sample_prior(rng, len(st["theta"]), cfg.stimulus.mu, cfg.stimulus.kappa)
+            draw = sample_prior if cfg.run.trial_angle == "prior" else sample_von_mises
+            st["theta"] = draw(rng, len(st["theta"]), cfg.stimulus.mu, cfg.stimulus.kappa)
 
     def _run_segment(self, steps, record, record_every, bin_steps, report, profile, into_trial):
         # learning starts run.transient time units into the run (online) or into each trial

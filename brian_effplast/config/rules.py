@@ -14,8 +14,8 @@ import re
 from typing import Any
 
 from .messages import fmt
-from .schema import (NEURONS, NONLINEARITIES, PLASTICITY_RULES, SECTIONS, SEED_MAX, TARGETS, TASKS, TEST_STARTS,
-                     TRIAL_ANGLES)
+from .schema import (NEURONS, NONLINEARITIES, PLASTICITY_RULES, SECTIONS, SEED_MAX, TARGETS, TASKS, TEST_PROTOCOLS,
+                     TEST_STARTS, TRIAL_ANGLES)
 
 __all__ = ["RULES", "NUM"]
 
@@ -88,6 +88,12 @@ def _count_rule(section: str, key: str, unit: str = ""):
         return f"an integer >= 1{unit}"
 
     return (text, lambda v, c: 1 <= v <= _COUNT_MAX)
+
+
+def _optional(rule, none_text):
+    """``rule`` for an ``int?`` field that may also be None (``none_text`` names it in messages)."""
+    text, pred = rule
+    return (lambda c: text(c) + f", or {none_text}", lambda v, c: v is None or pred(v, c))
 
 
 # circuit.sigma: the noise added per step, sigma*sqrt(dt), must not swamp the rate range.
@@ -325,8 +331,9 @@ RULES: dict = {
         ("run.transient",),
     ),
     ("run", "trial_angle"): (
-        lambda c: _oneof(TRIAL_ANGLES) + ("" if c.run.trial else " (\"prior\" needs run.trial > 0)"),
-        lambda v, c: v == "continue" or (v == "prior" and c.run.trial > 0),
+        lambda c: _oneof(TRIAL_ANGLES) + ("" if c.run.trial else " (\"prior\" and \"authors\" draw an angle "
+                                                                  "at each trial start: they need run.trial > 0)"),
+        lambda v, c: v == "continue" or (v in TRIAL_ANGLES and c.run.trial > 0),
         ("run.trial",),
     ),
     ("run", "curve_bin"): (
@@ -335,10 +342,18 @@ RULES: dict = {
         ("circuit.dt",),
     ),
     # test
-    ("test", "angles"): _count_rule("test", "angles"),
+    ("test", "protocol"): (_oneof(TEST_PROTOCOLS), lambda v, c: v in TEST_PROTOCOLS),
+    ("test", "angles"): (
+        lambda c: (f"circuit.N_s ({fmt(c.circuit.N_s)}) with test.protocol = \"authors\" (its stimuli are "
+                   "the input units' preferred angles)" if c.test.protocol == "authors"
+                   else _count_rule("test", "angles")[0](c)),
+        lambda v, c: _count_rule("test", "angles")[1](v, c) and (c.test.protocol != "authors" or v == c.circuit.N_s),
+        ("test.protocol", "circuit.N_s"),
+        _count_rule("test", "angles"),
+    ),
     ("test", "hold"): (f"{NUM} > 0 (time units)", lambda v, c: v > 0),
-    ("test", "record_every"): _count_rule("test", "record_every", " (steps)"),
-    ("test", "trials"): _count_rule("test", "trials"),
+    ("test", "record_every"): _optional(_count_rule("test", "record_every", " (steps)"), "omitted"),
+    ("test", "trials"): _optional(_count_rule("test", "trials"), "omitted"),
     ("test", "start"): (_oneof(TEST_STARTS), lambda v, c: v in TEST_STARTS),
 }
 for _p in ("W", "C", "b", "D"):

@@ -13,7 +13,7 @@ from typing import Union
 
 __all__ = ["ConfigError", "CircuitParams", "NonlinearityParams", "StimulusParams", "PlasticityParams",
            "InitParams", "RunParams", "TestParams", "SECTIONS", "TASK_DEFAULTS", "TASKS", "TARGETS", "TRIAL_ANGLES",
-           "TEST_STARTS", "NEURONS",
+           "TEST_STARTS", "TEST_PROTOCOLS", "NEURONS",
            "NONLINEARITIES", "PLASTICITY_RULES", "SEED_MAX", "STEP_TOLERANCE", "MAX_FILE_BYTES", "fields_of", "kind_of"]
 
 #: Names accepted for ``task``.
@@ -21,9 +21,12 @@ TASKS = ("estimation", "classification")
 #: Names accepted for ``run.target`` (Brian2 code-generation targets).
 TARGETS = ("numpy", "cython", "cpp_standalone")
 #: Names accepted for ``run.trial_angle``.
-TRIAL_ANGLES = ("continue", "prior")
+TRIAL_ANGLES = ("continue", "prior", "authors")
 #: Names accepted for ``test.start``: each test copy starts from the model's state, or from a trial reset.
 TEST_STARTS = ("current", "reset")
+#: Names accepted for ``test.protocol``: every angle held in parallel copies, or the authors' trials
+#: of 5 stimuli drawn from the input angles (:mod:`brian_effplast.runs.protocol`).
+TEST_PROTOCOLS = ("held", "authors")
 #: Names accepted for ``circuit.neuron``: the rate neurons of Eq. 2, or Poisson spiking neurons
 #: read through exponentially filtered spike trains (:mod:`brian_effplast.blocks.spiking`).
 NEURONS = ("rate", "poisson")
@@ -174,8 +177,9 @@ class RunParams:
         "trial length, time units: at each trial start r is reset to circuit.r_init, the low-pass "
         "averages to 0, and learning is off for run.transient (the authors' protocol); 0 = online, no resets"))
     trial_angle: str = field(default="continue", metadata=_doc(
-        "the stimulus angle at each trial start: \"continue\" (the angle diffuses on) or \"prior\" (a new "
-        "angle drawn from the stationary prior, the authors' protocol)"))
+        "the stimulus angle at each trial start: \"continue\" (the angle diffuses on), \"prior\" (a new "
+        "angle drawn from the stimulus' stationary law, von Mises(mu, 2 kappa)) or \"authors\" (a new angle "
+        "drawn from von Mises(mu, kappa), as the authors' code does)"))
 
 
 @dataclass
@@ -184,14 +188,31 @@ class TestParams:
 
     __test__ = False  # not a pytest test class
 
-    angles: int = field(default=12, metadata=_doc("number of test angles"))
-    hold: float = field(default=200.0, metadata=_doc("time units per test angle"))
-    record_every: int = field(default=20, metadata=_doc("record rates every this many steps"))
-    trials: int = field(default=1, metadata=_doc(
-        "independent copies per test angle, each with its own noise (their samples are concatenated)"))
+    protocol: str = field(default="held", metadata=_doc(
+        "\"held\": each of test.angles angles held for test.hold in test.trials copies; \"authors\": "
+        "test.trials trials from the trial reset, each of 5 stimuli of test.hold drawn from the "
+        "circuit.N_s input angles, the state carried over between stimuli"))
+    angles: int = field(default=12, metadata=_doc(
+        "number of test angles (-pi + 2 pi k / angles); the authors' protocol needs circuit.N_s"))
+    hold: float = field(default=200.0, metadata=_doc("time units per test angle (held) or per stimulus (authors)"))
+    record_every: Union[int, None] = field(default=None, metadata=_doc(
+        "record rates every this many steps; omitted = 20 (held), 200 (authors: 2 time units)"))
+    trials: Union[int, None] = field(default=None, metadata=_doc(
+        "independent copies per test angle (held; their samples are concatenated) or trials (authors); "
+        "omitted = 1 (held), 100 (authors)"))
     start: str = field(default="current", metadata=_doc(
-        "where each copy starts: \"current\" (the model's state) or \"reset\" (the training trial start: "
-        "rates circuit.r_init, low-pass averages 0; the authors' protocol)"))
+        "held protocol: where each copy starts: \"current\" (the model's state) or \"reset\" (the training "
+        "trial start: rates circuit.r_init, low-pass averages 0); the authors' protocol always resets"))
+
+    @property
+    def n_trials(self) -> int:
+        """``trials``, or the protocol's default when omitted."""
+        return self.trials if self.trials is not None else (100 if self.protocol == "authors" else 1)
+
+    @property
+    def every(self) -> int:
+        """``record_every``, or the protocol's default when omitted."""
+        return self.record_every if self.record_every is not None else (200 if self.protocol == "authors" else 20)
 
 
 #: Section name -> dataclass, in file order.

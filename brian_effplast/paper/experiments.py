@@ -25,7 +25,7 @@ import numpy as np
 from ..config.modelfiles import model_path
 
 __all__ = ["EXPERIMENTS", "SIGMAS", "SIGMAS_LAMSCALED", "DEFAULTS", "QUICK", "STAGES", "mid_duration",
-           "check_duration", "experiment_config", "run_experiment", "write_init_dir", "load_all", "check_reuse"]
+           "check_duration", "experiment_config", "TEST_KEYS", "describe_test", "run_experiment", "write_init_dir", "load_all", "check_reuse"]
 
 #: experiment name -> (model file under models/, config overrides, seed)
 EXPERIMENTS = {
@@ -48,11 +48,17 @@ SIGMAS = {0.1: "sigma_0.1", 0.2: "estimation", 0.33: "sigma_0.33", 0.5: "sigma_0
 #: the noise sweep with the L2 constants of W, C and b scaled by sigma^2
 SIGMAS_LAMSCALED = {0.1: "sigma_0.1_lamscaled", 0.2: "estimation", 0.33: "sigma_0.33_lamscaled",
                     0.5: "sigma_0.5_lamscaled"}
-#: replicas, training duration (time units), test angles and test hold of every experiment:
-#: the paper's 20 networks and training length
-DEFAULTS = dict(replicas=20, duration=260000.0, angles=12, hold=200.0)
-#: the same for ``brian-effplast figures --quick``: a few minutes in all
-QUICK = dict(replicas=2, duration=3000.0, angles=8, hold=60.0)
+#: replicas, training duration (time units) and test protocol (keyword arguments of
+#: :func:`~brian_effplast.runs.protocol.run_test`) of every experiment: the paper's 20 networks and
+#: training length, tested with the authors' protocol (100 trials of 5 stimuli of 200 time units
+#: from the 12 input angles, a sample every 2 time units)
+DEFAULTS = dict(replicas=20, duration=260000.0, protocol="authors", angles=12, hold=200.0, trials=100,
+                record_every=200)
+#: the same for ``brian-effplast figures --quick``: a few minutes in all; the authors' protocol shortened
+#: to 20 trials of 5 stimuli of 40 time units (a sample every half time unit)
+QUICK = dict(replicas=2, duration=3000.0, protocol="authors", angles=12, hold=40.0, trials=20, record_every=50)
+#: the keys of :data:`DEFAULTS` that set the test protocol
+TEST_KEYS = ("protocol", "angles", "hold", "trials", "record_every")
 #: the stages of an experiment, one run directory each: untrained (t = 0), after
 #: :func:`mid_duration` time units, and after the whole training
 STAGES = ("init", "mid", "final")
@@ -113,11 +119,20 @@ def write_init_dir(cfg, init_dir):
         "wall_seconds": 0.0, "note": "untrained initial state (written by brian_effplast.paper.figures)"})
 
 
-def run_experiment(name, root, replicas, duration, mid, angles, hold, target="cpp_standalone"):
+def describe_test(test, r_init=0.1):
+    """The test protocol of ``test`` (the :data:`TEST_KEYS` of :data:`DEFAULTS`) in words
+    (:func:`~brian_effplast.runs.protocol.describe_protocol`), as every test.npz of the figures records it."""
+    from ..runs.protocol import describe_protocol
+    return describe_protocol(test["angles"], test["hold"], test.get("trials") or 1, "current", r_init,
+                             test.get("protocol", "held"))
+
+
+def run_experiment(name, root, replicas, duration, mid, test, target="cpp_standalone"):
     """Train and test one experiment at the three stages; returns (name, timings in s).
 
-    Stages already complete (summary "complete" and test.npz present) are
-    reused.
+    ``test``: the test protocol, keyword arguments of :func:`~brian_effplast.runs.protocol.run_test`
+    (the :data:`TEST_KEYS` of :data:`DEFAULTS`). Stages already complete (summary "complete" and
+    test.npz present) are reused.
     """
     import warnings
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -158,7 +173,7 @@ def run_experiment(name, root, replicas, duration, mid, angles, hold, target="cp
     for stage, d in zip(STAGES, (d_init, d_mid, d_final)):
         t2 = time.perf_counter()
         if not (d / "test.npz").is_file():
-            runs.run_test(d, angles=angles, hold=hold, target=target, quiet=True)
+            runs.run_test(d, target=target, quiet=True, **test)
         timings[f"test_{stage}"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0
     return name, timings
@@ -191,8 +206,9 @@ def load_all(root, complete_only=False):
     return data
 
 
-def check_reuse(root, R, T, K):
-    """Refuse to mix runs of other settings found in ``root``."""
+def check_reuse(root, R, T, protocol):
+    """Refuse to mix runs of other settings found in ``root``: other replicas or duration
+    (``R``, ``T``), or a test.npz of another protocol than ``protocol`` (:func:`describe_test`)."""
     from ..config import Config
     from ..errors import RunError
     for name in EXPERIMENTS:
@@ -203,8 +219,10 @@ def check_reuse(root, R, T, K):
                 raise RunError(f"{f.parent} holds a run with {cfg.run.replicas} replica(s) x "
                                f"{cfg.run.duration:g} time units, not {R} x {T:g}: use another --out "
                                "(or the same settings)")
-        t = Path(root) / name / "final" / "test.npz"
-        if t.is_file():
-            with np.load(t, allow_pickle=False) as z:
-                if z["angles"].size != K:
-                    raise RunError(f"{t} has {z['angles'].size} test angles, not {K}: use another --out")
+        for stage in STAGES:
+            t = Path(root) / name / stage / "test.npz"
+            if t.is_file():
+                with np.load(t, allow_pickle=False) as z:
+                    found = str(z["protocol"]) if "protocol" in z.files else f"{z['angles'].size} angles (unrecorded)"
+                if found != protocol:
+                    raise RunError(f"{t} was tested with \"{found}\", not \"{protocol}\": use another --out")

@@ -20,10 +20,11 @@ command can simply be repeated). Experiments run in parallel worker
 processes (one per core by default); each cpp_standalone process gets its
 own cached project slot.
 
-Defaults (``brian-effplast figures --out DIR``): 4 replicas, 260000 time
-units of training (the paper's protocol; about 45 min on 2 cores), the mid
-snapshot at 10000, 12 test angles held for 200 time units; ``--quick``: 2 replicas, 3000 time units (mid 600), 8 angles
-held for 60 time units.
+Defaults (``brian-effplast figures --out DIR``): the paper's 20 networks, 260000 time
+units of training, the mid snapshot at 10000, tested with the authors' protocol
+(100 trials of 5 stimuli of 200 time units from the 12 input angles, each trial
+from r = 0.1); ``--quick``: 2 replicas, 3000 time units (mid 600), the authors'
+protocol shortened to 20 trials of 5 stimuli of 40 time units.
 
 Where things are: the experiments and running them in
 :mod:`~brian_effplast.paper.experiments`; one function per panel, computing the
@@ -41,10 +42,9 @@ from pathlib import Path
 from . import fig1 as f1
 from . import fig2 as f2
 from . import fig3 as f3
-from .experiments import (DEFAULTS, EXPERIMENTS, QUICK, SIGMAS, SIGMAS_LAMSCALED, STAGES, check_reuse, load_all,
-                           check_duration, mid_duration, run_experiment)
+from .experiments import (DEFAULTS, EXPERIMENTS, QUICK, SIGMAS, SIGMAS_LAMSCALED, STAGES, TEST_KEYS, check_reuse,
+                          load_all, check_duration, describe_test, mid_duration, run_experiment)
 from ..plotting import new_figure
-from ..runs.protocol import describe_protocol
 
 __all__ = ["make_figures", "EXPERIMENTS", "DEFAULTS", "QUICK", "mid_duration", "panel_data", "run_experiment",
            "PANELS", "SIGMAS", "STAGES"]
@@ -85,19 +85,26 @@ def _overview(paths, out_png, ncol=5):
 
 
 def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp_standalone",
-                 workers=None, scheduler=None, angles=None, hold=None, log=print):
+                 workers=None, scheduler=None, log=print, **test):
     """Run (or reuse) the experiments and draw every panel; returns figures.json's dict.
 
     The experiments run as tasks on dask.distributed
     (:func:`~brian_effplast.runs.sweep.cluster_client`): an embedded cluster of
     ``workers`` processes (default: the cores), or the running scheduler at
-    ``scheduler``; ``workers = 1`` runs them one after another in this process.
+    ``scheduler``; ``workers = 1`` runs them one after another in this process. ``test``: the
+    test protocol's :data:`~brian_effplast.paper.experiments.TEST_KEYS` (``protocol``, ``angles``,
+    ``hold``, ``trials``, ``record_every``), each replacing its :data:`DEFAULTS` (or :data:`QUICK`) value.
     """
     base = dict(QUICK if quick else DEFAULTS)
-    for k, v in (("replicas", replicas), ("duration", duration), ("angles", angles), ("hold", hold)):
+    unknown = set(test) - set(TEST_KEYS)
+    if unknown:
+        raise TypeError(f"make_figures() got unexpected keyword arguments {sorted(unknown)}")
+    for k, v in (("replicas", replicas), ("duration", duration), *test.items()):
         if v is not None:
             base[k] = v
-    R, T, K, H = int(base["replicas"]), float(base["duration"]), int(base["angles"]), float(base["hold"])
+    R, T = int(base["replicas"]), float(base["duration"])
+    test = {k: base[k] for k in TEST_KEYS if base.get(k) is not None}
+    protocol = describe_test(test)
     check_duration(T, R, target)
     mid = mid_duration(T)
     out = Path(out_dir)
@@ -108,11 +115,11 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
     t_start = time.perf_counter()
     where = f"scheduler {scheduler}" if scheduler else f"{workers or 'one per core'} worker(s)"
     log(f"brian-effplast figures: {len(EXPERIMENTS)} experiments, {R} networks each, {T:g} time units "
-        f"(snapshot at {mid:g}), {K} test angles x {H:g} time units, {where}, target {target} -> {out}")
-    check_reuse(root, R, T, K)
+        f"(snapshot at {mid:g}), tested with {protocol}, {where}, target {target} -> {out}")
+    check_reuse(root, R, T, protocol)
     timings = {}
     order = sorted(EXPERIMENTS, key=lambda n: 0 if EXPERIMENTS[n][0].startswith("classif") else -1)
-    args = [(n, str(root), R, T, mid, K, H, target) for n in order]
+    args = [(n, str(root), R, T, mid, test, target) for n in order]
     if workers == 1 and scheduler is None:
         for a in args:
             name, tm = run_experiment(*a)
@@ -142,8 +149,8 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
         paths.append(figdir / f"{name}.png")
     _overview(paths, figdir / "overview.png")
     t_draw = time.perf_counter() - t1
-    result = {"settings": {"replicas": R, "duration": T, "mid_snapshot": mid, "test_angles": K, "test_hold": H,
-                           "test_protocol": describe_protocol(K, H), "target": target, "workers": workers,
+    result = {"settings": {"replicas": R, "duration": T, "mid_snapshot": mid, "test": test,
+                           "test_protocol": protocol, "target": target, "workers": workers,
                            "scheduler": scheduler, "quick": bool(quick),
                            "experiments": {n: {"model": e[0], "overrides": e[1], "seed": e[2]}
                                            for n, e in EXPERIMENTS.items()}},

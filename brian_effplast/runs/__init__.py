@@ -18,11 +18,11 @@ import numpy as np
 
 from ..config.schema import NONLINEARITIES
 from ..errors import Diverged, Interrupted, RunError
-from .protocol import AUTHORS_PROTOCOL, SETTLE, describe_protocol, held_stimulus_test, run_test, scores
+from .protocol import AUTHORS_PROTOCOL, SETTLE, authors_test, describe_protocol, held_stimulus_test, run_test, scores
 from .rundir import FILES, STATUSES, config_edits, describe_edits, read_checkpoint, read_checkpoints, read_run
 from .training import DIVERGENCE_LIMITS, load, objectives, resolve_config, resume, train
 
-__all__ = ["train", "resume", "load", "run_test", "held_stimulus_test", "scores", "info", "read_run",
+__all__ = ["train", "resume", "load", "run_test", "held_stimulus_test", "authors_test", "scores", "info", "read_run",
            "read_checkpoint", "resolve_config", "objectives", "RunError", "Diverged", "Interrupted", "FILES",
            "STATUSES", "SETTLE", "AUTHORS_PROTOCOL", "describe_protocol", "DIVERGENCE_LIMITS"]
 
