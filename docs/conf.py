@@ -154,6 +154,27 @@ def write_module_index():
 write_module_index()
 
 
+def reexported_names():
+    """``{module: names of its __all__ defined in another module}``: a package's page lists
+    them in its summary (linking to the defining module's page) but does not document them
+    again (Sphinx would warn of a duplicate description)."""
+    import importlib
+    out = {}
+    for _, layer in LAYERS:
+        names = layer_modules(layer)
+        for name in names:
+            module = importlib.import_module(name)
+            # a package's own names are found again in its modules (constants have no __module__)
+            subs = [vars(importlib.import_module(n)) for n in names if n.startswith(name + ".")]
+            out[name] = sorted(n for n in getattr(module, "__all__", ())
+                               if getattr(getattr(module, n), "__module__", name) != name
+                               or any(sub.get(n, sub) is getattr(module, n) for sub in subs))
+    return out
+
+
+autosummary_context = {"reexported": reexported_names()}
+
+
 # -- `command-help`: the output of `brian-effplast ... --help`, generated at build time ---------
 class CommandHelp(Directive):
     """``.. command-help:: train`` shows ``brian-effplast train --help`` (no argument: the top level)."""
