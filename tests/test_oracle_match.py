@@ -35,6 +35,32 @@ def test_matches_oracle_with_learning(target, task):
 
 
 @pytest.mark.parametrize("target", TARGETS)
+def test_learning_off_then_on_matches_oracle(target):
+    """run(plastic=False) runs no update at all (set_learning), yet the state is the oracle's with
+    plastic = 0: the parameters stay bit for bit, the averages go on; then learning on."""
+    cfg = fast_learning("estimation")
+    noise = normal_noise(15, 2 * STEPS, R, cfg.circuit.N)
+    model = PlasticCircuit(cfg, seed=9, target=target, replicas=R, noise=noise)
+    params, state = oracle_inputs(model)
+    start = {k: v.copy() for k, v in model.state.items()}
+    off = model.run(STEPS * cfg.circuit.dt, plastic=False, record=RECORD)
+    for key in "WCbD":
+        assert np.array_equal(model.state[key], start[key]), key
+    expected, traces = oracle.simulate(dict(params, plastic=0), state, noise["stimulus"], noise["rates"], STEPS)
+    for var in RECORD:
+        np.testing.assert_allclose(off[var], traces[var].reshape(off[var].shape), rtol=RTOL, atol=ATOL,
+                                   err_msg=var)
+    assert np.max(np.abs(model.state["W_bar"] - state["rr_bar"])) > 1e-4  # the averages went on
+    expected, _ = oracle.simulate(params, expected, noise["stimulus"][STEPS:], noise["rates"][STEPS:], STEPS)
+    model.run(STEPS * cfg.circuit.dt, plastic=True)
+    for key, okey in [("W", "W"), ("C", "C"), ("b", "b"), ("D", "D"), ("W_bar", "rr_bar"),
+                      ("C_bar", "rs_bar"), ("r_bar", "r_bar"), ("r", "r")]:
+        np.testing.assert_allclose(model.state[key], expected[okey], rtol=RTOL, atol=ATOL, err_msg=key)
+    for key in "WCbD":
+        assert np.max(np.abs(model.state[key] - start[key])) > 1e-4, key
+
+
+@pytest.mark.parametrize("target", TARGETS)
 def test_trials_match_oracle(target):
     """run.trial (the authors' protocol): each trial starts from r_init with the averages at 0
     and learning off for run.transient; the oracle does the same by hand."""

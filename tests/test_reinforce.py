@@ -127,6 +127,26 @@ def test_every_target_matches_the_reference(target, task):
 
 
 @pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
+def test_learning_off_then_on_matches_the_reference(target):
+    """With learning off no update runs (set_learning), but the traces go on as the reference's
+    with plastic = 0, and learning on continues from them."""
+    cfg = fast_reinforce()
+    noise = normal_noise(32, 2 * STEPS, R, cfg.circuit.N)
+    model = PlasticCircuit(cfg, seed=10, target=target, replicas=R, noise=noise)
+    p, state = reference_inputs(model)
+    off, _ = reference(dict(p, plastic=0), state, noise["stimulus"], noise["rates"], STEPS)
+    model.run(STEPS * cfg.circuit.dt, plastic=False)
+    assert_state(model.state, off)
+    for key in ("W", "C", "b", "D"):
+        assert np.array_equal(model.state[key], state[key]), key
+    for key in ("W_e", "C_e", "b_e"):
+        assert np.max(np.abs(model.state[key] - state[key])) > 1e-4, key
+    on, _ = reference(p, off, noise["stimulus"][STEPS:], noise["rates"][STEPS:], STEPS)
+    model.run(STEPS * cfg.circuit.dt, plastic=True)
+    assert_state(model.state, on)
+
+
+@pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
 def test_trial_starts_reset_the_traces(target):
     """run.trial: each trial starts from r_init with r_bar and the traces at 0, learning off for
     run.transient; the reference does the same by hand."""

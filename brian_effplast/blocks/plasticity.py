@@ -174,13 +174,11 @@ class ThreeFactorSynapses(Synapses):
                     accumulate, connect, name, kwds)
 
     def _rule_code(self, x, g):
-        """The rule's statements per step, for the product ``x = post*pre`` and the gain ``g``."""
+        """The rule's statements per step, for the product ``x = post*pre`` and the gain ``g``:
+        ``(state, update)``, the average (run whether or not the weights learn) and the weight's update."""
         w = self.weight
-        return f"""
-            coactivity = {x}
-            {w}_bar += dt/tau_bar_{w}*(coactivity - {w}_bar)
-            {w} += {g}*(alpha_syn*(coactivity - {w}_bar) - lam_{w}*{w})
-            """
+        return (f"coactivity = {x}\n{w}_bar += dt/tau_bar_{w}*(coactivity - {w}_bar)\n",
+                f"{w} += {g}*(alpha_syn*(coactivity - {w}_bar) - lam_{w}*{w})\n")
 
     def _setup(self, source, target, pre, post, reward, eta, tau, lam, weight, reward_index, gate, current,
                accumulate, connect, name, kwds):
@@ -231,13 +229,16 @@ class ThreeFactorSynapses(Synapses):
         # (Brian2 refuses writes to synaptic variables before connect(): set at the first one)
         attach(self, _initial={f"eta_{w}": eta, f"lam_{w}": lam, f"{self._tau}_{w}": tau})
         g = ("learn_syn*" if gate is not None else "") + f"eta_{w}*dt"
-        code = self._rule_code(f"{post_code}*{pre_code}", g)
-        if accumulate:
-            code += f"{current}_post += {w}*{pre_code}"
-        rule = SynapseRule(self, code, when="groups", order=self.order, clock=self._clock,
-                           name=self.name + "_rule")
-        self.contained_objects.append(rule)
-        attach(self, rule=rule, _connected=False)
+        state, update = self._rule_code(f"{post_code}*{pre_code}", g)
+        current_code = f"{current}_post += {w}*{pre_code}" if accumulate else ""
+        # with learning off (set_learning) the weights' update is not run at all: rule_off
+        # steps the averages (or traces) alone, with the same statements, so they go on as before
+        rule, rule_off = (SynapseRule(self, code + current_code, when="groups", order=self.order,
+                                      clock=self._clock, name=self.name + suffix)
+                          for code, suffix in ((state + update, "_rule"), (state, "_rule_off")))
+        rule_off.active = False
+        self.contained_objects.extend([rule, rule_off])
+        attach(self, rule=rule, rule_off=rule_off, _connected=False)
         if connect is not None and connect is not False:
             if connect is True:
                 self.connect()
@@ -257,8 +258,9 @@ class ThreeFactorSynapses(Synapses):
         one-off code (``codegen.string_expression_target``, numpy by default),
         so ``cython`` compiles no module for it and connects as ``numpy`` does."""
         connect_once(self, *args, **kwds)
-        self.rule.layout, self._connected = None, True  # (connect_replicas sets the layout again if these
-        # are the only synapses)
+        # (connect_replicas sets the layout again if these are the only synapses)
+        self.rule.layout = self.rule_off.layout = None
+        self._connected = True
         if self._initial:
             for key, value in self._initial.items():
                 setattr(self, key, value)
@@ -281,9 +283,18 @@ class ThreeFactorSynapses(Synapses):
         fresh = not self._connected
         self.connect(i=pre, j=post)
         if fresh and n_pre * replicas == len(self.source) and n_post * replicas == len(self.target):
-            self.rule.layout = (replicas, n_pre, n_post)
             blocked = self.reward_index == "replica" and getattr(self.target, "replicas", None) == replicas
-            self.rule.indices = {"replica_syn"} if blocked and "replica_syn" in self.variables else set()
+            for rule in (self.rule, self.rule_off):
+                rule.layout = (replicas, n_pre, n_post)
+                rule.indices = {"replica_syn"} if blocked and "replica_syn" in self.variables else set()
+
+    def set_learning(self, on):
+        """Learning on (default) or off for the following runs. Off, the weights' update is
+        not run at all (rather than gated to zero), while the averages (`ReinforceSynapses`:
+        the traces) and the current go on with the same statements: the state is the same as
+        with the gate at 0, for less work per step. On ``cpp_standalone`` set it before the
+        network is built: the generated loop holds only the active rule."""
+        self.rule.active, self.rule_off.active = bool(on), not on
 
     def step_factors(self):
         """``{"k_bar": dt/tau_bar, "g": eta*dt}`` (`ReinforceSynapses`: ``"k_e": dt/tau_e``):
@@ -349,10 +360,8 @@ class ReinforceSynapses(ThreeFactorSynapses):
 
     def _rule_code(self, x, g):
         w = self.weight
-        return f"""
-            {w}_e += dt/tau_e_{w}*({x} - {w}_e)
-            {w} += {g}*(alpha_syn*{w}_e - lam_{w}*{w})
-            """
+        return (f"{w}_e += dt/tau_e_{w}*({x} - {w}_e)\n",
+                f"{w} += {g}*(alpha_syn*{w}_e - lam_{w}*{w})\n")
 
 
 class NeuronRules(CodeRunner):
@@ -486,6 +495,9 @@ class NeuronRules(CodeRunner):
             # REINFORCE's postsynaptic factor, once per neuron (the synapses read it)
             add_state(group, deviation, owner=owner)
             code.append(f"{deviation} = ({gain})*({x} - {average})")
+            if bias is not None:
+                code.append(f"{bias}_e += dt/tau_e_b*({deviation} - {bias}_e)")
+        state = list(code)  # what runs with learning off too (set_learning)
         if bias is not None:
             add_state(group, "eta_b", shared=True, constant=True, dimensions=(1 / second).dim, owner=owner)
             add_state(group, "lam_b", shared=True, constant=True, owner=owner)
@@ -494,8 +506,7 @@ class NeuronRules(CodeRunner):
                 add_state(group, f"{bias}_e", owner=owner)
                 add_state(group, "tau_e_b", shared=True, constant=True, dimensions=second.dim, owner=owner)
                 group.tau_e_b = tau_e
-                code += [f"{bias}_e += dt/tau_e_b*({deviation} - {bias}_e)",
-                         f"{bias} += {g}eta_b*dt*(alpha*{bias}_e - lam_b*{bias})"]
+                code.append(f"{bias} += {g}eta_b*dt*(alpha*{bias}_e - lam_b*{bias})")
             else:
                 code.append(f"{bias} += {g}eta_b*dt*(alpha*({x} - {average}) - lam_b*{bias})")
         if decoder is not None:
@@ -508,7 +519,19 @@ class NeuronRules(CodeRunner):
             code += [f"{D}_{k} += {g}eta_D*dt*(delta_{k}*{x} - lam_D*{D}_{k})" for k in range(n_out)]
         super().__init__(group, "stateupdate", code="\n".join(code), when="groups", clock=clock, name=name,
                          **kwds)
-        attach(self, n_out=n_out, bias=bias, decoder=decoder, rule=rule)
+        off = CodeRunner(group, "stateupdate", code="\n".join(state), when="groups", clock=clock,
+                         order=self.order, name=self.name + "_off")
+        off.active = False
+        self.contained_objects.append(off)
+        attach(self, n_out=n_out, bias=bias, decoder=decoder, rule=rule, rule_off=off)
+
+    def set_learning(self, on):
+        """Learning on (default) or off for the following runs, as
+        `ThreeFactorSynapses.set_learning`: off, the bias' and the decoder's updates are
+        not run at all; the average (REINFORCE: also ``r_dev`` and the bias' trace) is
+        stepped by ``rule_off`` with the same statements."""
+        self.active = bool(on)  # (sets its contained rule_off too: hence after)
+        self.rule_off.active = not on
 
 
 class Decoder(Synapses):

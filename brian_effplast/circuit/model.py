@@ -374,6 +374,12 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
             values.append((pop, "sigma", cfg.circuit.sigma))
         return values
 
+    def _set_learning(self, objs):
+        """Run the rules' updates only with learning on (:attr:`plastic`): off, the weights,
+        biases and decoder are not updated at all; the averages go on as with the gate at 0."""
+        for key in ("neuron_rules", "W_synapses", "C_synapses"):
+            objs[key].set_learning(self.plastic)
+
     @staticmethod
     def _set_values(values):
         for group, var, value in values:

@@ -16,7 +16,6 @@ __all__ = ["RuntimeRunning"]
 class RuntimeRunning:
     """The runtime targets' part of `PlasticCircuit` (a mixin: it uses the model's state and builders)."""
 
-
     @property
     def network(self):
         """The one Brian2 `Network` of this model (``numpy`` and ``cython``).
@@ -64,6 +63,7 @@ class RuntimeRunning:
         net = self.network  # (built on first use, then kept)
         brian2.prefs.codegen.target = self.target
         self._bind(self._objects)
+        self._set_learning(self._objects)
         self._set_values(self._values(t_on))
         brian2.seed(self._noise_seed())
         mons = self._monitors(record, record_every, bin_steps)

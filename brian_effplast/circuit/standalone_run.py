@@ -26,7 +26,9 @@ class StandaloneRunning:
                 cfg.circuit.r_min, cfg.circuit.r_max, steps, tuple(sorted(record)), record_every, bin_steps,
                 tuple(sorted(self.noise or {}))) + (
                 # (only for spiking neurons: the rate model's cached projects keep their key)
-                ("poisson", self.fi_curve.f_expr) if cfg.circuit.neuron == "poisson" else ())
+                ("poisson", self.fi_curve.f_expr) if cfg.circuit.neuron == "poisson" else ()) + (
+                # a learning-off run has a project of its own, without the updates (set_learning)
+                () if self.plastic else ("learning off",))
 
     def _run_standalone(self, steps, record, record_every, bin_steps, report, profile, t_on):
         key = self._structure(steps, record, record_every, bin_steps) + (profile,)
@@ -34,6 +36,7 @@ class StandaloneRunning:
 
         def build():
             objs = self._build(0.0, steps=steps)
+            self._set_learning(objs)  # (before the build: the generated loop holds the active objects only)
             objs.update({"monitor_" + k: m for k, m in
                          self._monitors(record, record_every, bin_steps).items()})
             # (on the model's clock: with one of Brian2's clocks in the network, main.cpp's order of
