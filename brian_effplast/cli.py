@@ -156,6 +156,9 @@ def _parser():
                         "mid-training snapshot, a fifth of it, comes after the transient)")
     f.add_argument("--quick", action="store_true", help="2 replicas, 3000 time units, the authors' test shortened to 20 trials of "
                    "5 stimuli of 40 time units")
+    f.add_argument("--report", action="store_true",
+                   help="run nothing: draw the panels and judge the claims of the experiments complete so far "
+                   "in --out (a run in progress), listing what is still pending")
     f.add_argument("--workers", type=int, metavar="W",
                    help="worker processes of the embedded dask cluster (default: one per core; 1: no cluster)")
     f.add_argument("--scheduler", metavar="ADDRESS",
@@ -411,7 +414,8 @@ def _cmd_figures(args):
     from .paper import figures
     _quiet_brian()
     figures.make_figures(args.out, replicas=args.replicas, duration=args.duration, quick=args.quick,
-                         target=args.target or "cpp_standalone", workers=args.workers, scheduler=args.scheduler)
+                         target=args.target or "cpp_standalone", workers=args.workers, scheduler=args.scheduler,
+                         report=args.report)
     return 0
 
 

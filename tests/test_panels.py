@@ -5,6 +5,7 @@ loaded and checked for reuse on numpy at a tiny size. tests/test_figures.py
 runs the whole pipeline on real runs (slow tier)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,3 +70,27 @@ def test_one_experiment_runs_its_stages_loads_and_refuses_other_settings(tmp_pat
         check_reuse(tmp_path, 1, 60.0, authors)
     assert "tested with \"2 angles x 12 time units, from the model's state\", not \"the authors' protocol: 100 " \
            "trials of 1000 time units" in str(err.value)
+
+
+@pytest.mark.slow
+def test_a_report_draws_and_judges_only_the_complete_experiments(tmp_path):
+    """``figures --report`` on a run in progress: nothing is simulated, the panels of the
+    complete experiment are drawn, the others and their claims are listed as pending."""
+    from brian_effplast.paper.figures import PANELS, make_figures
+    test = dict(protocol="held", angles=4, hold=12.0, trials=1, record_every=20)
+    run_experiment("estimation", tmp_path / "runs", 2, 250.0, 50.0, test, target="numpy")
+    saved = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("*")}
+    result = make_figures(tmp_path, replicas=2, duration=250.0, target="numpy", report=True, log=lambda *_: None,
+                          **test)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("*")} == saved  # nothing ran
+    partial = result["partial"]
+    assert partial["complete_experiments"] == ["estimation"]
+    assert "classification" in partial["pending_experiments"] and "fig1b" in partial["pending_panels"]
+    drawn = {Path(p).stem for p in result["files"]["panels"]}
+    assert drawn and "fig2b" in drawn and "fig1b" not in drawn  # fig1b needs classification too
+    assert drawn | set(partial["pending_panels"]) == set(PANELS)
+    assert all((tmp_path / "figures" / f"{name}.png").is_file() for name in drawn)
+    assert result["verdicts"] and all(set(v.get("needs", ["estimation"])) <= {"estimation"}
+                                      for v in result["verdicts"])
+    table = (tmp_path / "verdicts.md").read_text()
+    assert table.startswith("Partial: the experiments complete so far (estimation)")

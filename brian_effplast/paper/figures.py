@@ -85,7 +85,7 @@ def _overview(paths, out_png, ncol=5):
 
 
 def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp_standalone",
-                 workers=None, scheduler=None, log=print, **test):
+                 workers=None, scheduler=None, log=print, report=False, **test):
     """Run (or reuse) the experiments and draw every panel; returns figures.json's dict.
 
     The experiments run as tasks on dask.distributed
@@ -94,6 +94,10 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
     ``scheduler``; ``workers = 1`` runs them one after another in this process. ``test``: the
     test protocol's :data:`~brian_effplast.paper.experiments.TEST_KEYS` (``protocol``, ``angles``,
     ``hold``, ``trials``, ``record_every``), each replacing its :data:`DEFAULTS` (or :data:`QUICK`) value.
+
+    ``report=True`` runs nothing: it draws the panels and judges the claims of the experiments
+    whose three stages are tested in ``out_dir`` so far (a run still in progress), and lists
+    the panels and claims still waiting for an experiment (``figures.json``: ``partial``).
     """
     base = dict(QUICK if quick else DEFAULTS)
     unknown = set(test) - set(TEST_KEYS)
@@ -120,7 +124,9 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
     timings = {}
     order = sorted(EXPERIMENTS, key=lambda n: 0 if EXPERIMENTS[n][0].startswith("classif") else -1)
     args = [(n, str(root), R, T, mid, test, target) for n in order]
-    if workers == 1 and scheduler is None:
+    if report:
+        pass
+    elif workers == 1 and scheduler is None:
         for a in args:
             name, tm = run_experiment(*a)
             timings[name] = tm
@@ -138,16 +144,23 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
                     f"{time.perf_counter() - t_start:.0f} s elapsed)")
     t_sim = time.perf_counter() - t_start
     t1 = time.perf_counter()
-    data = load_all(root)
-    numbers, paths = {}, []
+    data = load_all(root, complete_only=report)
+    numbers, paths, pending = {}, [], []
     for name, panel in PANELS.items():
-        panel_numbers, fig = panel(data)
+        try:
+            panel_numbers, fig = panel(data)
+        except KeyError as missing:  # (report) an experiment the panel draws is not complete yet
+            if not report or missing.args[0] not in EXPERIMENTS:
+                raise
+            pending.append(name)
+            continue
         if panel_numbers is not None:
             numbers[name] = panel_numbers
         fig.savefig(figdir / f"{name}.png", dpi=120)
         fig.savefig(figdir / f"{name}.pdf")
         paths.append(figdir / f"{name}.png")
-    _overview(paths, figdir / "overview.png")
+    if paths:
+        _overview(paths, figdir / "overview.png")
     t_draw = time.perf_counter() - t1
     result = {"settings": {"replicas": R, "duration": T, "mid_snapshot": mid, "test": test,
                            "test_protocol": protocol, "target": target, "workers": workers,
@@ -159,11 +172,14 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
                           "total_wall_s": round(time.perf_counter() - t_start, 1)},
               "panels": numbers,
               "files": {"overview": str(figdir / "overview.png"), "panels": [str(p) for p in paths]}}
+    if report:
+        result["partial"] = {"complete_experiments": sorted(data), "pending_panels": pending,
+                             "pending_experiments": sorted(set(EXPERIMENTS) - set(data))}
     # training wall times as recorded by the runs themselves (also when reused)
     result["timings"]["run_wall_s"] = {
         n: {st: round(float(data[n]["summary"].get("wall_seconds", 0.0)) if st == "final" else
                       float(json.loads((root / n / st / "summary.json").read_text()).get("wall_seconds", 0.0)), 1)
-            for st in ("mid", "final")} for n in EXPERIMENTS}
+            for st in ("mid", "final")} for n in data}
     try:  # keep the timings of the run that did the simulations when this one reused them
         old = json.loads((out / "figures.json").read_text())["timings"]
         prev = old.get("first_run", old)
@@ -175,7 +191,11 @@ def make_figures(out_dir, replicas=None, duration=None, quick=False, target="cpp
     from ..runs.rundir import write_json, write_text
     from .verdicts import judge, verdict_table
     result["verdicts"] = judge(data)  # every claim tested across the networks (brian_effplast.paper.verdicts)
-    write_text(out / "verdicts.md", verdict_table(result["verdicts"]))
+    table = verdict_table(result["verdicts"])
+    if report:
+        table = (f"Partial: the experiments complete so far ({', '.join(sorted(data)) or 'none'}); the claims "
+                 f"that need {', '.join(result['partial']['pending_experiments'])} are not judged yet.\n\n" + table)
+    write_text(out / "verdicts.md", table)
     write_json(out / "figures.json", result)
     log(f"brian-effplast figures: {len(paths)} panels in {figdir}, overview {figdir / 'overview.png'}, "
         f"numbers in {out / 'figures.json'} ({result['timings']['total_wall_s']:.0f} s)")
