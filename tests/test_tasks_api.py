@@ -70,7 +70,7 @@ def test_run_plots_take_a_name_or_a_task(task):
     t = get_task(task)
     d = _test_data(t.n_out)
     fig = plotting.output_distributions(d, task)
-    assert len(fig.axes) == (1 if t.n_out == 2 else 4)
+    assert len(fig.axes) == (2 if t.n_out == 2 else 4)  # two outputs: the axis and its colour key of angles
     if t.n_out == 1:  # the decision threshold is drawn only for a task with classes
         lines = [ln for ax in fig.axes for ln in ax.get_lines()]
         assert bool(lines) == (t.decision_threshold is not None)
