@@ -188,6 +188,8 @@ def test_info_command(trained, capsys):
     out = capsys.readouterr().out
     assert "classification" in out and "log-likelihood" in out and "accuracy" in out
     assert "checkpoint  checkpoint.npz verified (SHA-256)" in out
+    # both concentrations, named: the process's kappa (0.75, the default) and the prior's 2 kappa
+    assert "stimulus process kappa = 0.75: prior von Mises of mean mu = 0 and concentration 2 kappa = 1.5" in out
 
 
 # ---------------------------------------------------------------------------
