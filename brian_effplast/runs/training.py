@@ -221,11 +221,11 @@ def _check_divergence(state):
     return None
 
 
-def write_curve(run_dir, cfg, curve):
+def write_curve(run_dir, cfg, curve, theta):
     from .. import plotting
     curve = np.asarray(curve, dtype=float)
     time_ = (np.arange(curve.shape[1]) + 0.5) * cfg.run.curve_bin
-    write_npz(Path(run_dir) / FILES["curve"], curve=curve, time=time_,
+    write_npz(Path(run_dir) / FILES["curve"], curve=curve, time=time_, theta=np.asarray(theta, dtype=float),
                curve_bin=np.float64(cfg.run.curve_bin), transient=np.float64(cfg.run.transient),
                task=np.str_(cfg.task))
     if curve.shape[1]:
@@ -303,9 +303,9 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
     }
     curve = np.zeros((cfg.run.replicas, 0))
     try:
-        write_checkpoint(out, model, 0, curve)
+        write_checkpoint(out, model, 0, curve, curve)
         write_json(out / FILES["summary"], summary)
-        return _continue(out, cfg, model, curve, summary, quiet=quiet, stream=stream)
+        return _continue(out, cfg, model, curve, curve, summary, quiet=quiet, stream=stream)
     except (Exception, KeyboardInterrupt) as exc:
         if isinstance(exc, (Diverged, KeyboardInterrupt)) or checkpoint_steps(out) > 0:
             raise  # the run directory holds something to resume or to look at
@@ -319,7 +319,7 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
         raise
 
 
-def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
+def _continue(run_dir, cfg, model, curve, theta, summary, quiet=False, stream=None):
     dt = cfg.circuit.dt
     total, n_bin, n_ce = check_chunking(cfg)
     n_ce = n_ce or total
@@ -342,7 +342,7 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
                 reason = None
                 try:
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
-                        out = model.run(n * dt, plastic=True, record=(),
+                        out = model.run(n * dt, plastic=True, record=("theta",), record_every=n_bin,
                                         report=progress.reporter(done, n, cfg.run.target))
                 except FloatingPointError as exc:
                     reason = str(exc)
@@ -356,12 +356,13 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
                                              "last_good_checkpoint": done * dt})
                     _summary_objectives(summary, curve, cfg)
                     write_json(Path(run_dir) / FILES["summary"], summary)
-                    write_curve(run_dir, cfg, curve)
+                    write_curve(run_dir, cfg, curve, theta)
                     raise Diverged(f"training diverged between t = {done * dt:g} and {end * dt:g} time units "
                                    f"({reason}); the last good checkpoint (t = {done * dt:g}) is kept in "
                                    f"{run_dir}", run_dir, summary)
                 curve = np.concatenate([curve, out["curve"]], axis=1)
-                write_checkpoint(run_dir, model, end, curve)
+                theta = np.concatenate([theta, out["theta"].T], axis=1)  # the stimulus at each bin
+                write_checkpoint(run_dir, model, end, curve, theta)
                 done = end
                 summary.update(t=done * dt, steps_done=done, updated=now(),
                                wall_seconds=wall_before + time.perf_counter() - t_start)
@@ -394,7 +395,7 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
     # complete (also reached when a run was killed after its last checkpoint)
     W, C, b, D = (np.asarray(model.state[k]) for k in ("W", "C", "b", "D"))
     write_npz(Path(run_dir) / FILES["parameters"], W=W, C=C, b=b, D=D)
-    write_curve(run_dir, cfg, curve)
+    write_curve(run_dir, cfg, curve, theta)
     _summary_objectives(summary, curve, cfg)
     summary.update(status="complete", t=done * dt, steps_done=done, updated=now(),
                    wall_seconds=wall_before + time.perf_counter() - t_start)
@@ -480,7 +481,9 @@ def resume(out_dir, *, accept_config_change=False, quiet=False, stream=None):
     summary.update(status="running", t=float(ckpt["t"]), steps_done=steps,
                    sessions=int(summary.get("sessions", 1)) + 1, updated=now(), versions=versions())
     write_json(run_dir / FILES["summary"], summary)
-    return _continue(run_dir, cfg, model, curve, summary, quiet=quiet, stream=stream)
+    # (a checkpoint written before the stimulus was kept has none: nan)
+    theta = np.asarray(ckpt.get("curve_theta", np.full(curve.shape, np.nan)), dtype=float)
+    return _continue(run_dir, cfg, model, curve, theta, summary, quiet=quiet, stream=stream)
 
 
 def load(run_dir, target=None, **kwargs):
