@@ -145,3 +145,10 @@ def test_classification_test_loss_is_the_nll_of_the_true_class():
     assert task.test_error(y, theta)[0] == 0.0  # the run's scores keep theta >= 0 as class 1
     est = Estimation()
     np.testing.assert_allclose(est.test_loss(y @ [[1.0, 0.5]], theta), est.test_error(y @ [[1.0, 0.5]], theta))
+
+
+def test_figures_display_inline_in_jupyter():
+    """A figure of plotting is built without pyplot: IPython's PNG formatter still renders it."""
+    from IPython.core.formatters import PNGFormatter
+    png = PNGFormatter()(plotting.learning_curve(-np.ones((2, 10)), 1.0, "estimation"))
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
