@@ -2,7 +2,9 @@
 
 Each function returns a :class:`matplotlib.figure.Figure` drawn with the Agg
 renderer and no pyplot state (safe in scripts, threads and notebooks); save
-it with ``fig.savefig("name.png")``. Plots that depend on the task take a
+it with ``fig.savefig("name.png")``. Jupyter shows it as an image where it is
+the value of a cell (it has ``_repr_png_``; pyplot's inline backend only
+displays figures that pyplot made). Plots that depend on the task take a
 task name or a :class:`~brian_effplast.blocks.tasks.Task` (what differs between
 tasks comes from the Task: labels, scale, class boundaries, outputs).
 
@@ -14,6 +16,8 @@ take one test's data are also reachable from here
 (:func:`fig_preferred_stimuli`, :func:`fig_population_rates`,
 :func:`figS1_tuning_map`, :func:`fig2b_bias_variance`).
 """
+
+import io
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -28,9 +32,19 @@ __all__ = ["learning_curve", "population_tuning", "output_distributions", "new_f
            "draw_population_rates", "draw_tuning_map", "draw_bias_variance"]
 
 
+class _Figure(Figure):
+    """A Figure that IPython displays as a PNG without pyplot."""
+
+    def _repr_png_(self):
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
+
+
 def new_figure(w, h):
-    """An Agg-backed :class:`~matplotlib.figure.Figure` (no pyplot), constrained layout."""
-    fig = Figure(figsize=(w, h), layout="constrained")
+    """An Agg-backed :class:`~matplotlib.figure.Figure` (no pyplot), constrained layout,
+    shown inline by Jupyter as a cell's value."""
+    fig = _Figure(figsize=(w, h), layout="constrained")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig)
     return fig
@@ -89,7 +103,7 @@ def closed_circle(angles, *arrays):
     return (deg,) + tuple(np.asarray(a)[..., order] for a in arrays)
 
 
-def learning_curve(curve, dt_bin, task, transient=0.0, window=None):
+def learning_curve(curve, dt_bin, task, transient=0.0, window=None, tau=None):
     """Learning curve: the task's objective, mean +- sem across replicas, smoothed.
 
     Parameters
@@ -104,31 +118,37 @@ def learning_curve(curve, dt_bin, task, transient=0.0, window=None):
         classification), on a log axis when :attr:`Task.log_scale_curve` and
         the curve spans more than a decade.
     transient : float
-        Plasticity-off period at the start, shaded.
+        Plasticity-off period at the start (time units), marked by a dashed line
+        where learning starts.
     window : int, optional
         Smoothing window in bins (centred moving average); default about
         2% of the run.
+    tau : float, optional
+        Seconds per time unit (``config.circuit.tau_ms / 1000``): the time axis in
+        seconds; without it, in time units of tau.
     """
     task = get_task(task)
     R, T = np.atleast_2d(np.asarray(curve)).shape
     t, mean, sem, window = objective_curve(curve, dt_bin, task, window)
+    scale, unit = (1.0, "time units of τ") if tau is None else (float(tau), "s")
     fig = new_figure(6, 3.6)
     ax = fig.add_subplot()
-    ax.plot(t, mean, color="C0", lw=1.5, label=f"mean of {R} replica(s)" if R > 1 else "replica 0")
+    ax.plot(t * scale, mean, color="C0", lw=1.5, label=f"mean of {R} replicas" if R > 1 else "replica 0")
     if R > 1:
-        ax.fill_between(t, mean - sem, mean + sem, color="C0", alpha=0.3, lw=0, label="± sem")
-    if transient > 0:
-        ax.axvspan(0, min(transient, t[-1] + dt_bin / 2 if T else transient), color="0.85", lw=0,
-                   label="plasticity off")
-    ax.set_xlabel("time (time units)")
+        ax.fill_between(t * scale, mean - sem, mean + sem, color="C0", alpha=0.3, lw=0,
+                        label=f"± s.e.m. across the {R} replicas")
+    if transient > 0:  # a line, not a shaded span: the transient is often under 1% of the run
+        ax.axvline(transient * scale, color="0.4", ls="--", lw=1,
+                   label=f"plasticity on from t = {transient * scale:g} {unit}")
+    ax.set_xlabel("time (s)" if tau is not None else "time (time units of τ)")
     ax.set_ylabel(task.objective_label)
     if task.log_scale_curve and T:
         lo, hi = np.min(mean - sem), np.max(mean + sem)
         if lo > 0 and hi / lo > 10:  # log scale only when it spans more than a decade
             ax.set_yscale("log")
     ax.set_title(f"{str(task.name).capitalize()}: {task.objective_label} "
-                 f"(smoothed over {window * dt_bin:g} time units)", fontsize=10)
-    ax.set_xlim(0, T * dt_bin if T else 1)
+                 f"(moving average over {window * dt_bin * scale:g} {unit})", fontsize=10)
+    ax.set_xlim(0, (T * dt_bin if T else 1) * scale)
     ax.legend(fontsize=8, loc="best")
     return fig
 
@@ -195,7 +215,7 @@ def output_distributions(test_npz, task, replica=0):
     if task.n_out >= 2:
         cmap = matplotlib.colormaps["hsv"]
         colors = [cmap((a + np.pi) / (2 * np.pi)) for a in angles]
-        fig = new_figure(5.2, 5)
+        fig = new_figure(6, 5)
         ax = fig.add_subplot()
         circ = task.target(np.linspace(-np.pi, np.pi, 200))
         ax.plot(circ[:, 0], circ[:, 1], color="0.7", lw=0.8)
@@ -209,10 +229,12 @@ def output_distributions(test_npz, task, replica=0):
                 ax.add_patch(Ellipse(c, w, h, angle=ang, fill=False, color=colors[k], lw=1.5))
             ax.plot(targets[k, 0], targets[k, 1], marker="o", ms=7, mfc=colors[k], mec="k")
         ax.set_aspect("equal")
+        key = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(-180, 180), cmap)
+        fig.colorbar(key, ax=ax, shrink=0.7, ticks=[-180, -90, 0, 90, 180], label="test angle θ (degrees)")
         ax.set_xlabel("output $y_1$")
         ax.set_ylabel("output $y_2$")
-        ax.set_title(f"Estimates per test angle with 95% ellipses\n(replica {replica} of {R}; "
-                     "dots: targets)", fontsize=9)
+        ax.set_title(f"Estimates per test angle: samples, 95% ellipses\nand targets (large dots); "
+                     f"replica {replica} of {R}", fontsize=9)
         lim = max(1.3, float(np.nanmax(np.abs(yr))) * 1.05) if yr.size else 1.3
         lim = min(lim, 5.0)
         ax.set_xlim(-lim, lim)

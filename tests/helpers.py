@@ -48,7 +48,8 @@ def load_npz(path):
 
 
 def assert_same_run(a, b):
-    """Run directories ``a`` and ``b`` hold bit-identical parameters, final state and learning curve."""
+    """Run directories ``a`` and ``b`` hold bit-identical parameters, final state, learning curve and the
+    stimulus at its bins."""
     pa, pb = load_npz(Path(a) / "parameters.npz"), load_npz(Path(b) / "parameters.npz")
     assert set(pa) == set(pb)
     for key in pa:
@@ -56,7 +57,7 @@ def assert_same_run(a, b):
     ca, cb = load_npz(Path(a) / "checkpoint.npz"), load_npz(Path(b) / "checkpoint.npz")
     # the saved state (that of the run's rule) and the curve
     state = [k for k in set(saved_keys("eq10") + saved_keys("reinforce")) if k in ca or k in cb]
-    for key in sorted(state) + ["curve"]:
+    for key in sorted(state) + ["curve", "curve_theta"]:
         assert key in ca and key in cb, key
         assert np.array_equal(ca[key], cb[key]), key
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brian_effplast import analysis, cli, runs
+from brian_effplast import PlasticCircuit, analysis, cli, runs
 from brian_effplast.config import Config
 from brian_effplast.circuit.state import SAVED_KEYS
 from helpers import CHECK_R, CHECK_RECORD, CHECK_STEPS, assert_same_run, command, load_npz, normal_noise, write_model
@@ -151,6 +151,22 @@ def test_run_directory_is_complete_and_consistent(trained, task):
     assert "complete" in text and "seed        11" in text and "test" in text
 
 
+@pytest.mark.parametrize("task", ["estimation", "classification"])
+def test_learning_curve_keeps_the_training_stimulus(trained, task):
+    """learning_curve.npz's theta (R, bins) is the stimulus after the first step of each bin: the same
+    network run again in the same chunks (the noise is seeded per run), recording theta every step."""
+    d = trained[task]
+    cfg = Config.from_toml(d / "config.toml")
+    chunk = cfg.run.checkpoint_every or cfg.run.duration
+    model = PlasticCircuit(cfg)
+    every_step = np.concatenate([model.run(chunk, plastic=True, record=("theta",))["theta"]
+                                 for _ in range(round(cfg.run.duration / chunk))])  # (steps, R)
+    n_bin = cfg.steps(cfg.run.curve_bin)
+    saved = load_npz(d / "learning_curve.npz")["theta"]
+    assert saved.shape == (cfg.run.replicas, round(cfg.run.duration / cfg.run.curve_bin))
+    np.testing.assert_array_equal(saved, every_step[::n_bin].T)
+
+
 def test_test_writes_elsewhere_with_overrides(trained, tmp_path, capsys):
     d = trained["estimation"]
     before = (d / "test.npz").read_bytes()
@@ -188,6 +204,8 @@ def test_info_command(trained, capsys):
     out = capsys.readouterr().out
     assert "classification" in out and "log-likelihood" in out and "accuracy" in out
     assert "checkpoint  checkpoint.npz verified (SHA-256)" in out
+    # both concentrations, named: the process's kappa (0.75, the default) and the prior's 2 kappa
+    assert "stimulus process kappa = 0.75: prior von Mises of mean mu = 0 and concentration 2 kappa = 1.5" in out
 
 
 # ---------------------------------------------------------------------------

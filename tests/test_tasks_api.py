@@ -70,7 +70,7 @@ def test_run_plots_take_a_name_or_a_task(task):
     t = get_task(task)
     d = _test_data(t.n_out)
     fig = plotting.output_distributions(d, task)
-    assert len(fig.axes) == (1 if t.n_out == 2 else 4)
+    assert len(fig.axes) == (2 if t.n_out == 2 else 4)  # two outputs: the axis and its colour key of angles
     if t.n_out == 1:  # the decision threshold is drawn only for a task with classes
         lines = [ln for ax in fig.axes for ln in ax.get_lines()]
         assert bool(lines) == (t.decision_threshold is not None)
@@ -145,3 +145,10 @@ def test_classification_test_loss_is_the_nll_of_the_true_class():
     assert task.test_error(y, theta)[0] == 0.0  # the run's scores keep theta >= 0 as class 1
     est = Estimation()
     np.testing.assert_allclose(est.test_loss(y @ [[1.0, 0.5]], theta), est.test_error(y @ [[1.0, 0.5]], theta))
+
+
+def test_figures_display_inline_in_jupyter():
+    """A figure of plotting is built without pyplot: IPython's PNG formatter still renders it."""
+    from IPython.core.formatters import PNGFormatter
+    png = PNGFormatter()(plotting.learning_curve(-np.ones((2, 10)), 1.0, "estimation"))
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -55,7 +55,7 @@ def draw_learning_curves(curves, window=None):
                      f"(smoothed {w * dtb:g} t.u.)", fontsize=9)
         if task.log_scale_curve and np.all(m > 0):
             ax.set_yscale("log")
-    axes[-1].set_xlabel("training time (time units)")
+    axes[-1].set_xlabel("training time (time units of τ = 10 ms)")
     fig.suptitle("Fig. 1b: performance during learning", fontsize=10)
     return fig
 

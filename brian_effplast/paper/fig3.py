@@ -61,7 +61,7 @@ def draw_noise_learning_curves(curves, window=None, title_suffix=""):
         ax.set_ylabel(task.objective_label)
         if task.log_scale_curve:
             ax.set_yscale("log")
-    ax.set_xlabel("training time (time units)")
+    ax.set_xlabel("training time (time units of τ = 10 ms)")
     ax.legend(fontsize=8)
     ax.set_title("Fig. 3a: learning vs intrinsic noise" + title_suffix, fontsize=9)
     return fig

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..blocks.prior import stationary_kappa
 from ..config.schema import NONLINEARITIES
 from ..errors import Diverged, Interrupted, RunError
 from .protocol import AUTHORS_PROTOCOL, SETTLE, authors_test, describe_protocol, held_stimulus_test, run_test, scores
@@ -34,7 +35,8 @@ def info(run_dir):
     lines = [f"{run_dir}: {s['status']}"]
     args = "".join(f", {k} = {v!r}" for k, v in cfg.task_args.items())
     lines.append(f"  task        {cfg.task}{args} (N = {cfg.circuit.N}, sigma = {cfg.circuit.sigma:g}, "
-                 f"prior mu = {cfg.stimulus.mu:g}, kappa = {cfg.stimulus.kappa:g})")
+                 f"stimulus process kappa = {cfg.stimulus.kappa:g}: prior von Mises of mean mu = "
+                 f"{cfg.stimulus.mu:g} and concentration 2 kappa = {stationary_kappa(cfg.stimulus.kappa):g})")
     if cfg.nonlinearity.kind not in NONLINEARITIES or cfg.nonlinearity_args:
         lines.append(f"  F-I curve   {cfg.nonlinearity.kind}"
                      + "".join(f", {k} = {v!r}" for k, v in cfg.nonlinearity_args.items()))

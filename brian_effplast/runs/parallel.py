@@ -154,13 +154,13 @@ def blocks(replicas, workers):
     return [b for b in np.array_split(np.arange(replicas), workers) if len(b)]
 
 
-def _run_block(cfg, task, state, t, seed, duration, plastic):
+def _run_block(cfg, task, state, t, seed, duration, plastic, record=(), record_every=1):
     # in a worker process: the standalone project of the previous call is reused
     # (same structure), so only the first run of a block compiles
     from ..circuit.model import PlasticCircuit
     model = PlasticCircuit(cfg, task=task, state=state, t=t, seed=seed)
-    out = model.run(duration, plastic=plastic)
-    return model.state, out["curve"], out["loop_seconds"]
+    out = model.run(duration, plastic=plastic, record=record, record_every=record_every)
+    return model.state, out["curve"], out["loop_seconds"], {k: out[k] for k in record}
 
 
 class ReplicaPool:
@@ -184,9 +184,10 @@ class ReplicaPool:
         self.plastic = True
         self._pool = WorkerPool(len(self.blocks))
 
-    def run(self, duration, plastic=None, **kwds):
+    def run(self, duration, plastic=None, record=(), record_every=1, **kwds):
         """Run every block for ``duration`` time units in parallel (see `PlasticCircuit.run`;
-        other keyword arguments are ignored). Returns ``{"curve", "loop_seconds"}``."""
+        other keyword arguments are ignored). Returns ``{"curve", "loop_seconds"}`` and the
+        recorded traces (``record``: time first, then replica)."""
         if plastic is not None:
             self.plastic = bool(plastic)
         jobs = []
@@ -194,7 +195,7 @@ class ReplicaPool:
             cfg = self.config.replace(**{"run.replicas": len(idx), "run.workers": 1})
             state = {k: v[idx] for k, v in self.state.items()}
             jobs.append((_run_block, (cfg, self.task, state, self.t, block_seed(self.seed, b), duration,
-                                      self.plastic)))
+                                      self.plastic, tuple(record), record_every)))
         try:
             results = self._pool.run(jobs, pinned=True)  # a worker's error (e.g. divergence) is raised here
         except BaseException:
@@ -203,7 +204,8 @@ class ReplicaPool:
         self.state = {k: np.concatenate([r[0][k] for r in results]) for k in self.state}
         self.t += self.config.steps(duration, "duration") * self.config.circuit.dt
         return {"curve": np.concatenate([r[1] for r in results]),
-                "loop_seconds": max(r[2] for r in results)}
+                "loop_seconds": max(r[2] for r in results),
+                **{k: np.concatenate([r[3][k] for r in results], axis=1) for k in record}}
 
     def close(self):
         """Stop the processes."""

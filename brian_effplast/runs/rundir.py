@@ -18,7 +18,9 @@ configuration) in open formats (TOML, JSON, NumPy ``.npz``, PNG)::
                          D (R, n_out, N)  [written when complete]
     learning_curve.npz   curve (R, bins): mean reward per bin of
                          run.curve_bin time units; time (bins,): bin
-                         centres, time units; curve_bin, transient, task
+                         centres, time units; theta (R, bins): the
+                         stimulus angle after the first step of each
+                         bin; curve_bin, transient, task
     learning_curve.png
     test.npz, tuning.png, outputs.png   [written by the test protocol]
 
@@ -158,11 +160,14 @@ def checksum(arrays):
     return h.hexdigest()
 
 
-def write_checkpoint(run_dir, model, steps, curve):
-    """The newest checkpoint; the one it replaces becomes checkpoint.prev.npz."""
+def write_checkpoint(run_dir, model, steps, curve, curve_theta=None):
+    """The newest checkpoint; the one it replaces becomes checkpoint.prev.npz.
+    ``curve_theta`` (R, bins): the stimulus at each learning-curve bin, kept beside the curve."""
     arrays = {k: np.asarray(model.state[k]) for k in saved_keys(model.config.plasticity.rule)}
     arrays.update(t=np.float64(model.t), steps=np.int64(steps), seed=np.int64(model.seed),
                   curve=np.asarray(curve, dtype=float))
+    if curve_theta is not None:
+        arrays["curve_theta"] = np.asarray(curve_theta, dtype=float)
     arrays["sha256"] = np.str_(checksum(arrays))
     path, prev = Path(run_dir) / FILES["checkpoint"], Path(run_dir) / FILES["previous_checkpoint"]
 

@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ..config import SEED_MAX, Config, ConfigError, check_resources
 from ..errors import Diverged, Interrupted, RunError, interrupts_unmasked
@@ -97,7 +98,9 @@ def check_chunking(cfg):
 
 
 class Progress:
-    """Progress lines on a stream: time units done, rate, time left."""
+    """Training progress on a stream: a tqdm bar on a terminal, a line per checkpoint
+    elsewhere (log files). The rate and the time left count the simulation loop only:
+    the compilation and network building that a first chunk pays are left out."""
 
     def __init__(self, enabled, total_steps, start_steps, dt, stream=None):
         self.stream = stream if stream is not None else sys.stderr
@@ -105,21 +108,26 @@ class Progress:
         self.tty = self.enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.total, self.start, self.dt = total_steps, start_steps, dt
         self.t0 = time.perf_counter()
-        self._open = False
+        self._last = (self.t0, start_steps)  # (wall time, steps) at the last checkpoint
+        self._loop = None  # Brian2's reports: seconds in this chunk's loops (runtime targets)
+        self._bar = None
 
-    def _line(self, done_steps, rate):
+    def _show(self, done_steps, rate):
         done, total = done_steps * self.dt, self.total * self.dt
         left = (total - done) / rate if rate > 0 else float("nan")
-        return (f"brian-effplast: {done:.0f}/{total:.0f} time units ({100 * done / total:.0f}%), "
-                f"{rate:.0f} time units/s, {duration_text(left)} left")
-
-    def _print(self, text):
-        if self.tty:
-            self.stream.write("\r\x1b[K" + text)
-            self._open = True
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+        speed = f"{rate:.0f} time units/s, {duration_text(left)} left"
+        if not self.tty:
+            self.stream.write(f"brian-effplast: {done:.0f}/{total:.0f} time units "
+                              f"({100 * done / total:.0f}%), {speed}\n")
+            self.stream.flush()
+            return
+        if self._bar is None:
+            self._bar = tqdm(total=total, initial=self.start * self.dt, file=self.stream, dynamic_ncols=True,
+                             desc="brian-effplast", postfix=speed, bar_format="{desc}: {percentage:3.0f}%|{bar}| "
+                             "{n:.0f}/{total:.0f} time units [{elapsed} so far{postfix}]")
+        self._bar.set_postfix_str(speed, refresh=False)
+        self._bar.update(done - self._bar.n)
+        self._bar.refresh()  # (tqdm skips updates closer than 0.1 s; these are seconds apart)
 
     def message(self, text):
         if self.enabled:
@@ -127,28 +135,36 @@ class Progress:
             self.stream.write(text + "\n")
             self.stream.flush()
 
-    def chunk_done(self, done_steps):
-        """At a checkpoint: the rate of the last chunk (the first one includes
-        compilation), and the total at the end."""
+    def chunk_done(self, done_steps, loop_seconds=None):
+        """At a checkpoint: the rate of the last chunk's simulation loop (Brian2's report of
+        it, else ``loop_seconds``, else the wall time since the last checkpoint), and the
+        total at the end."""
         if not self.enabled:
             return
         now = time.perf_counter()
-        last_t, last_steps = getattr(self, "_last", (self.t0, self.start))
+        last_t, last_steps = self._last
         self._last = (now, done_steps)
+        seconds = next(s for s in (self._loop, loop_seconds, now - last_t) if s is not None)
+        self._loop = None
+        rate = (done_steps - last_steps) * self.dt / seconds if seconds > 0 else 0.0
+        if done_steps < self.total:
+            self._show(done_steps, rate)
+            return
+        if self._bar is not None:
+            self._bar.set_postfix_str("done", refresh=False)
+            self._bar.update(done_steps * self.dt - self._bar.n)
+            self._bar.refresh()
+        self.close()
         wall = now - self.t0
-        if done_steps >= self.total:
-            rate = (done_steps - self.start) * self.dt / wall if wall > 0 else 0.0
-            self._print(f"brian-effplast: {(done_steps - self.start) * self.dt:.0f} time units done in "
-                        f"{wall:.1f} s ({rate:.0f} time units/s)")
-        else:
-            rate = (done_steps - last_steps) * self.dt / (now - last_t) if now > last_t else 0.0
-            self._print(self._line(done_steps, rate))
+        self.stream.write(f"brian-effplast: {(done_steps - self.start) * self.dt:.0f} time units done in "
+                          f"{wall:.1f} s ({(done_steps - self.start) * self.dt / wall if wall > 0 else 0:.0f} "
+                          "time units/s, compilation included)\n")
+        self.stream.flush()
 
     def close(self):
-        if self._open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._open = False
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def reporter(self, chunk_start, chunk_steps, target):
         """The ``report`` argument of a run of ``chunk_steps`` steps (runtime
@@ -157,11 +173,13 @@ class Progress:
             return None
         if target != "cpp_standalone":
             def report(elapsed, completed, start, duration):
-                elapsed = float(np.asarray(elapsed))
+                elapsed = float(np.asarray(elapsed))  # Brian2's: since the loop started
                 completed = float(completed)
+                if completed >= 1:  # a Brian2 run ended (a chunk may be several: trials)
+                    self._loop = (self._loop or 0.0) + elapsed
                 rate = completed * chunk_steps * self.dt / elapsed if elapsed > 0 else 0.0
                 if 0 < completed < 0.999:  # the end of a chunk is reported by chunk_done
-                    self._print(self._line(chunk_start + completed * chunk_steps, rate))
+                    self._show(chunk_start + completed * chunk_steps, rate)
             return report
         # cpp_standalone: the model runs a compiled project (cached across runs and
         # processes, so nothing chunk-specific may be compiled into it); progress
@@ -203,15 +221,16 @@ def _check_divergence(state):
     return None
 
 
-def write_curve(run_dir, cfg, curve):
+def write_curve(run_dir, cfg, curve, theta):
     from .. import plotting
     curve = np.asarray(curve, dtype=float)
     time_ = (np.arange(curve.shape[1]) + 0.5) * cfg.run.curve_bin
-    write_npz(Path(run_dir) / FILES["curve"], curve=curve, time=time_,
+    write_npz(Path(run_dir) / FILES["curve"], curve=curve, time=time_, theta=np.asarray(theta, dtype=float),
                curve_bin=np.float64(cfg.run.curve_bin), transient=np.float64(cfg.run.transient),
                task=np.str_(cfg.task))
     if curve.shape[1]:
-        fig = plotting.learning_curve(curve, cfg.run.curve_bin, cfg.make_task(), transient=cfg.run.transient)
+        fig = plotting.learning_curve(curve, cfg.run.curve_bin, cfg.make_task(), transient=cfg.run.transient,
+                                      tau=cfg.circuit.tau_ms / 1000)
         write_figure(Path(run_dir) / FILES["curve_png"], fig)
 
 
@@ -284,9 +303,9 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
     }
     curve = np.zeros((cfg.run.replicas, 0))
     try:
-        write_checkpoint(out, model, 0, curve)
+        write_checkpoint(out, model, 0, curve, curve)
         write_json(out / FILES["summary"], summary)
-        return _continue(out, cfg, model, curve, summary, quiet=quiet, stream=stream)
+        return _continue(out, cfg, model, curve, curve, summary, quiet=quiet, stream=stream)
     except (Exception, KeyboardInterrupt) as exc:
         if isinstance(exc, (Diverged, KeyboardInterrupt)) or checkpoint_steps(out) > 0:
             raise  # the run directory holds something to resume or to look at
@@ -300,7 +319,7 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
         raise
 
 
-def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
+def _continue(run_dir, cfg, model, curve, theta, summary, quiet=False, stream=None):
     dt = cfg.circuit.dt
     total, n_bin, n_ce = check_chunking(cfg)
     n_ce = n_ce or total
@@ -323,7 +342,7 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
                 reason = None
                 try:
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
-                        out = model.run(n * dt, plastic=True, record=(),
+                        out = model.run(n * dt, plastic=True, record=("theta",), record_every=n_bin,
                                         report=progress.reporter(done, n, cfg.run.target))
                 except FloatingPointError as exc:
                     reason = str(exc)
@@ -337,18 +356,19 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
                                              "last_good_checkpoint": done * dt})
                     _summary_objectives(summary, curve, cfg)
                     write_json(Path(run_dir) / FILES["summary"], summary)
-                    write_curve(run_dir, cfg, curve)
+                    write_curve(run_dir, cfg, curve, theta)
                     raise Diverged(f"training diverged between t = {done * dt:g} and {end * dt:g} time units "
                                    f"({reason}); the last good checkpoint (t = {done * dt:g}) is kept in "
                                    f"{run_dir}", run_dir, summary)
                 curve = np.concatenate([curve, out["curve"]], axis=1)
-                write_checkpoint(run_dir, model, end, curve)
+                theta = np.concatenate([theta, out["theta"].T], axis=1)  # the stimulus at each bin
+                write_checkpoint(run_dir, model, end, curve, theta)
                 done = end
                 summary.update(t=done * dt, steps_done=done, updated=now(),
                                wall_seconds=wall_before + time.perf_counter() - t_start)
                 if done < total:
                     write_json(Path(run_dir) / FILES["summary"], summary)
-                progress.chunk_done(done)
+                progress.chunk_done(done, out.get("loop_seconds"))
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         progress.close()
@@ -375,7 +395,7 @@ def _continue(run_dir, cfg, model, curve, summary, quiet=False, stream=None):
     # complete (also reached when a run was killed after its last checkpoint)
     W, C, b, D = (np.asarray(model.state[k]) for k in ("W", "C", "b", "D"))
     write_npz(Path(run_dir) / FILES["parameters"], W=W, C=C, b=b, D=D)
-    write_curve(run_dir, cfg, curve)
+    write_curve(run_dir, cfg, curve, theta)
     _summary_objectives(summary, curve, cfg)
     summary.update(status="complete", t=done * dt, steps_done=done, updated=now(),
                    wall_seconds=wall_before + time.perf_counter() - t_start)
@@ -461,7 +481,9 @@ def resume(out_dir, *, accept_config_change=False, quiet=False, stream=None):
     summary.update(status="running", t=float(ckpt["t"]), steps_done=steps,
                    sessions=int(summary.get("sessions", 1)) + 1, updated=now(), versions=versions())
     write_json(run_dir / FILES["summary"], summary)
-    return _continue(run_dir, cfg, model, curve, summary, quiet=quiet, stream=stream)
+    # (a checkpoint written before the stimulus was kept has none: nan)
+    theta = np.asarray(ckpt.get("curve_theta", np.full(curve.shape, np.nan)), dtype=float)
+    return _continue(run_dir, cfg, model, curve, theta, summary, quiet=quiet, stream=stream)
 
 
 def load(run_dir, target=None, **kwargs):
