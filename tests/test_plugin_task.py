@@ -102,3 +102,21 @@ def test_a_bad_import_path_is_one_config_error(tmp_path, line, message):
     assert len(err.value.errors) == 1
     assert str(path.name) in str(err.value) and message in str(err.value)
     assert ":" in str(err.value).split("=")[1]  # the import path is named
+
+
+def test_reading_a_model_file_builds_its_plugins_once(monkeypatch):
+    """One pass: reading a configuration builds its task and F-I curve once, and
+    ``make_task``/``make_fi_curve``/``n_out`` hand back those objects (a changed
+    ``task_args`` builds anew)."""
+    import plugin_tasks
+    built = []
+    for cls in (plugin_tasks.DoubleAngle, plugin_tasks.SteepSoftplus):
+        init = cls.__init__
+        monkeypatch.setattr(cls, "__init__", lambda self, *a, _init=init, **k: (built.append(type(self).__name__),
+                                                                                _init(self, *a, **k))[1])
+    cfg = Config.from_toml_string(MODEL, source="plugin.toml")
+    assert sorted(built) == ["DoubleAngle", "SteepSoftplus"]
+    assert cfg.make_task() is cfg.make_task() and cfg.n_out == 2 and cfg.make_fi_curve() is cfg.make_fi_curve()
+    assert sorted(built) == ["DoubleAngle", "SteepSoftplus"]
+    cfg.task_args["scale"] = 0.5
+    assert cfg.make_task().scale == 0.5 and built.count("DoubleAngle") == 2

@@ -27,6 +27,12 @@ allowed, e.g.::
 
     models/x.toml: circuit.sigma = -0.1 is not allowed: must be a finite number >= 0
 
+Reading a configuration is one pass: the model file or mapping is read (the task's defaults,
+the given values over them: :meth:`Config.from_dict`), validated (types, then one rule per
+field: :meth:`Config.validate`) and its task and F-I curve built (once; a plug-in named by
+import path is imported there and nowhere else). :meth:`Config.replace` is a new pass over
+the changed mapping.
+
 Before a long or large run, :func:`estimate_memory`, :func:`estimate_seconds`
 and :func:`check_resources` estimate what the configuration needs on this
 machine (they are not part of :meth:`Config.validate`, which does not depend
@@ -62,12 +68,16 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 
-def _defaults_name(task: str) -> str:
-    """The built-in task whose defaults a task starts from (a plug-in's ``config_defaults``)."""
+def _defaults_name(task: str, source: str) -> str:
+    """The built-in task whose defaults a task starts from (a plug-in's ``config_defaults``):
+    the one place where reading a configuration imports a task named by import path."""
     if task in TASK_DEFAULTS:
         return task
     from ..blocks.tasks import Task, load_object
-    name = getattr(load_object(task, Task), "config_defaults", "estimation")
+    try:
+        name = getattr(load_object(task, Task), "config_defaults", "estimation")
+    except ValueError as exc:  # one error naming the path
+        raise ConfigError(f"{source}: {exc}") from None
     return name if name in TASK_DEFAULTS else "estimation"
 
 
@@ -132,13 +142,13 @@ class Config:
         return self
 
     @staticmethod
-    def _default_sections(task: str) -> dict:
+    def _default_sections(task: str, source: str) -> dict:
         sections = {
             name: {f.name: (f.default_factory() if f.default is dataclasses.MISSING else f.default)
                    for f in dataclasses.fields(sec_cls)}
             for name, sec_cls in SECTIONS.items()
         }
-        for name, values in TASK_DEFAULTS[_defaults_name(task)].items():
+        for name, values in TASK_DEFAULTS[_defaults_name(task, source)].items():
             sections[name].update(values)
         return sections
 
@@ -150,15 +160,12 @@ class Config:
             hint = suggest(task, TASKS) if isinstance(task, str) else ""
             hint = f"; did you mean {json.dumps(hint)}?" if hint else ""
             raise ConfigError(error_line(source, "task", task, f"must be {allowed}{extra}{hint}"))
-        if task not in TASKS:  # an import path: it must import (one error naming the path)
-            from ..blocks.tasks import Task, load_object
-            try:
-                load_object(task, Task)
-            except ValueError as exc:
-                raise ConfigError(f"{source}: {exc}") from None
 
-    def _check_plugins(self, source: str) -> list:
-        """Problems with ``task_args``, ``nonlinearity_args`` and the objects they build."""
+    def _build_plugins(self, source: str) -> list:
+        """Build the task and the F-I curve once (kept for :meth:`make_task` and
+        :meth:`make_fi_curve`); the problems with ``task_args``, ``nonlinearity_args`` and the
+        objects they build."""
+        self._built = {}
         errors = []
         for key in ("task_args", "nonlinearity_args"):
             value = getattr(self, key, None)
@@ -170,7 +177,7 @@ class Config:
             return errors
         if self.task_args or self.task not in TASKS:
             try:
-                self.make_task()
+                self._built["task"] = (self._task_key(), self.make_task())
             except ValueError as exc:
                 errors.append(f"{source}: {exc}")
         kind = getattr(self.nonlinearity, "kind", None)
@@ -180,18 +187,33 @@ class Config:
                                      f"{json.dumps(kind)} takes its parameters from [nonlinearity])"))
         elif isinstance(kind, str) and kind not in NONLINEARITIES:
             try:
-                self.make_fi_curve()
+                self._built["fi_curve"] = (self._fi_key(), self.make_fi_curve())
             except ValueError as exc:
                 errors.append(f"{source}: {exc}")
         return errors
 
+    def _task_key(self):
+        return self.task, tuple(sorted(self.task_args.items()))
+
+    def _fi_key(self):
+        nl = self.nonlinearity
+        return nl.kind, nl.a, nl.beta, nl.g, tuple(sorted(self.nonlinearity_args.items()))
+
     def make_task(self):
-        """The :class:`~brian_effplast.blocks.tasks.Task` of this configuration (built with ``task_args``)."""
+        """The :class:`~brian_effplast.blocks.tasks.Task` of this configuration (built with ``task_args``;
+        a task named by import path was built once, by :meth:`validate`)."""
+        key, built = getattr(self, "_built", {}).get("task", (None, None))
+        if built is not None and key == self._task_key():
+            return built
         from ..blocks.tasks import get_task
         return get_task(self.task, self.task_args)
 
     def make_fi_curve(self):
-        """The :class:`~brian_effplast.blocks.nonlinearity.FICurve` of this configuration."""
+        """The :class:`~brian_effplast.blocks.nonlinearity.FICurve` of this configuration (one named by
+        import path was built once, by :meth:`validate`)."""
+        key, built = getattr(self, "_built", {}).get("fi_curve", (None, None))
+        if built is not None and key == self._fi_key():
+            return built
         from ..blocks.nonlinearity import get_fi_curve
         nl = self.nonlinearity
         return get_fi_curve(nl.kind, {"a": nl.a, "beta": nl.beta, "g": nl.g}, self.nonlinearity_args)
@@ -220,7 +242,7 @@ class Config:
         ``circuit.tau_ms = 100``.
         """
         cls._check_task(task, "Config.default()")
-        cfg = cls._unvalidated(task, cls._default_sections(task))
+        cfg = cls._unvalidated(task, cls._default_sections(task, "Config.default()"))
         return cfg.validate(source="Config.default()")
 
     @classmethod
@@ -238,7 +260,7 @@ class Config:
             )
         task = d.get("task", "estimation")
         cls._check_task(task, source)
-        sections = cls._default_sections(task)
+        sections = cls._default_sections(task, source)
         errors = []
         given = []
         valid_top = ["task"] + list(SECTIONS)
@@ -358,7 +380,7 @@ class Config:
                     allowed = self._allowed(name, key)
                 errors.append(error_line(source, dotted(name, key), value, f"must be {allowed}"))
         if not errors:
-            errors += self._check_plugins(source)
+            errors += self._build_plugins(source)
         if errors:
             raise ConfigError(errors)
         for sec, key in to_float:  # ints given for float fields
