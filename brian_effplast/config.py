@@ -35,6 +35,8 @@ on the machine).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import json
 import math
@@ -61,10 +63,33 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 
+#: False while reading a run directory: a task or F-I curve named by import path is then
+#: checked as text, not imported (:func:`no_plugin_imports`).
+_PLUGIN_IMPORTS = contextvars.ContextVar("brian_effplast_plugin_imports", default=True)
+
+
+@contextlib.contextmanager
+def no_plugin_imports():
+    """Build configurations without importing the task or F-I curve they name by import path.
+
+    Used to read a run directory's ``config.toml`` (whose every key is given,
+    so a plug-in's ``config_defaults`` is not needed): such a configuration
+    imports its plug-in only when something builds it (:meth:`Config.make_task`,
+    :meth:`Config.make_fi_curve`).
+    """
+    token = _PLUGIN_IMPORTS.set(False)
+    try:
+        yield
+    finally:
+        _PLUGIN_IMPORTS.reset(token)
+
+
 def _defaults_name(task: str) -> str:
     """The built-in task whose defaults a task starts from (a plug-in's ``config_defaults``)."""
     if task in TASK_DEFAULTS:
         return task
+    if not _PLUGIN_IMPORTS.get():
+        return "estimation"
     from .tasks import Task, load_object
     name = getattr(load_object(task, Task), "config_defaults", "estimation")
     return name if name in TASK_DEFAULTS else "estimation"
@@ -149,7 +174,7 @@ class Config:
             hint = suggest(task, TASKS) if isinstance(task, str) else ""
             hint = f"; did you mean {json.dumps(hint)}?" if hint else ""
             raise ConfigError(error_line(source, "task", task, f"must be {allowed}{extra}{hint}"))
-        if task not in TASKS:  # an import path: it must import (one error naming the path)
+        if task not in TASKS and _PLUGIN_IMPORTS.get():  # an import path: it must import (one error naming it)
             from .tasks import Task, load_object
             try:
                 load_object(task, Task)
@@ -165,7 +190,7 @@ class Config:
                     isinstance(k, str) and isinstance(v, (bool, int, float, str)) for k, v in value.items()):
                 errors.append(error_line(source, key, value, "must be a table of arguments (names to numbers, "
                                                              "booleans or strings)"))
-        if errors:
+        if errors or not _PLUGIN_IMPORTS.get():
             return errors
         if self.task_args or self.task not in TASKS:
             try:

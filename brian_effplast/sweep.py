@@ -120,9 +120,10 @@ def _finished(run_dir):
 def _config_conflict(run_dir, config_dict):
     """Why the cell in ``run_dir`` may not be reused or resumed for the configuration
     ``config_dict``: its ``config.toml`` differs or cannot be read (None when it may)."""
+    from .rundir import read_config
     try:
-        saved = Config.from_toml(run_dir / FILES["config"]).to_dict()
-    except ConfigError as exc:
+        saved = read_config(run_dir).to_dict()  # (imports nothing)
+    except (ConfigError, RunError) as exc:
         return f"{run_dir}: cannot check its configuration: {str(exc).splitlines()[0]}"
     wanted = Config.from_dict(config_dict, source="the sweep").to_dict()
     if wanted["run"]["seed"] is None:  # no seed asked for: the one the cell drew
@@ -147,11 +148,22 @@ def run_cell(name, overrides, config_dict, run_dir):
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     import brian2
     brian2.BrianLogger.log_level_error()
-    from .protocol import run_test
-    from .rundir import read_run, write_json
-    from .training import resume, train
+    from .rundir import writing
     run_dir = Path(run_dir)
     start = time.perf_counter()
+    try:
+        # the cell is one writer from its check to its last file (train, test, the scores)
+        with writing(run_dir, create=True):
+            return _run_cell(name, overrides, config_dict, run_dir, start)
+    except RunError as exc:  # another process is writing it
+        return _row(name, overrides, run_dir, "failed", time.perf_counter() - start,
+                    error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+
+
+def _run_cell(name, overrides, config_dict, run_dir, start):
+    from .protocol import run_test
+    from .rundir import clear_dir, read_run, write_json
+    from .training import resume, train
     if _finished(run_dir):
         conflict = _config_conflict(run_dir, config_dict)
         return _row(name, overrides, run_dir, "failed" if conflict else "complete", 0.0, error=conflict or "")
@@ -164,8 +176,7 @@ def run_cell(name, overrides, config_dict, run_dir):
             except (RunError, ConfigError):
                 resumable = False
             if not resumable:
-                import shutil
-                shutil.rmtree(run_dir)
+                clear_dir(run_dir)
         conflict = _config_conflict(run_dir, config_dict) if resumable else None
         if conflict:  # resuming would finish the cell with a configuration the sweep did not ask for
             return _row(name, overrides, run_dir, "failed", 0.0, error=conflict)
@@ -256,14 +267,20 @@ def sweep(model, out_dir, grid, *, duration=None, workers=None, scheduler=None, 
     list of dict
         The rows of ``results.csv``, in grid order.
     """
-    from dask.distributed import as_completed
     from .modelfiles import model_path
     cfg = model if isinstance(model, Config) else Config.from_toml(model_path(model))
     if duration is not None:
         cfg = cfg.override({"run.duration": duration}, source="--duration")
     all_cells = cells(cfg, grid)
     out = Path(out_dir)
-    (out / "cells").mkdir(parents=True, exist_ok=True)
+    from .rundir import writing
+    with writing(out, create=True):  # one sweep at a time writes results.csv
+        (out / "cells").mkdir(parents=True, exist_ok=True)
+        return _sweep(cfg, out, grid, all_cells, workers, scheduler, quiet, stream)
+
+
+def _sweep(cfg, out, grid, all_cells, workers, scheduler, quiet, stream):
+    from dask.distributed import as_completed
     log = (sys.stderr if stream is None else stream) if not quiet else None
     rows = {}
     jobs = []

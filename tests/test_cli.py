@@ -168,6 +168,9 @@ def test_test_model_in_memory_equals_the_run_directory_test(trained):
     model = runs.load(d)
     data = runs.held_stimulus_test(model)
     saved = load_npz(d / "test.npz")
+    # test.npz also keeps the scores as numbers (info reads them without building the task)
+    kept = dict(zip(saved.pop("score_names").tolist(), saved.pop("score_values").tolist()))
+    assert kept == runs.scores(data, model.task) and set(kept) == {"accuracy", "accuracy_prior"}
     assert sorted(data) == sorted(saved)
     for key in data:
         np.testing.assert_array_equal(data[key], saved[key], err_msg=key)
