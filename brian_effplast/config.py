@@ -547,6 +547,8 @@ class Config:
         if not ok or duration < 0:
             raise ConfigError(error_line(source, name, duration, f"{allowed} (a finite number >= 0){reason}"))
         x = float(duration) / dt
+        if not math.isfinite(x):  # (dt is checked by validate(); this guards a Config changed in place)
+            raise ConfigError(error_line(source, "circuit.dt", dt, f"is too small for {name} = {fmt(duration)}"))
         n = round(x)
         if abs(x - n) > STEP_TOLERANCE * max(1.0, abs(x)):
             raise ConfigError(error_line(source, name, duration, f"{allowed} (it is {x!r} steps)"))

@@ -16,7 +16,7 @@ configuration) in open formats (TOML, JSON, NumPy ``.npz``, PNG)::
                          newest is damaged)
     parameters.npz       final W (R, N, N), C (R, N, N_s), b (R, N),
                          D (R, n_out, N)  [written when complete]
-    learning_curve.npz   curve (R, bins): mean reward per bin of
+    learning_curve.npz   [written with every checkpoint] curve (R, bins): mean reward per bin of
                          run.curve_bin time units; time (bins,): bin
                          centres, time units; curve_bin, transient, task
     learning_curve.png
