@@ -210,6 +210,14 @@ def _import_brian2_plugin():
             import brian2
             brian2.BrianLogger.log_level_error()
 
+        def teardown(self, worker):
+            # the worker is closing (the sweep ended or was interrupted): a heartbeat that races
+            # the scheduler's shutdown is no error of the sweep's, and its traceback on the
+            # sweep's stderr (seen under load after Ctrl-C) buried the one line that is
+            for name in ["distributed"] + [n for n in logging.root.manager.loggerDict
+                                           if n.startswith("distributed.")]:
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+
     return ImportBrian2()
 
 
@@ -305,16 +313,61 @@ def _sweep(cfg, out, grid, all_cells, workers, scheduler, quiet, stream):
                   + f"{len(jobs)} to run -> {out}\n")
         log.flush()
     if jobs:
-        with cluster_client(workers, scheduler) as client:
+        with _deferred_interrupts() as check, cluster_client(workers, scheduler) as client:
+            check()
             futures = [client.submit(run_cell, *job, key=f"brian-effplast-cell-{job[0]}-{time.time_ns()}",
                                      pure=False) for job in jobs]
             t0 = time.perf_counter()
-            for done, future in enumerate(as_completed(futures), 1):
-                row = future.result()
-                rows[row["cell"]] = row
-                _write_table(table, grid, [rows[n] for n in order if n in rows])
-                if log:
-                    log.write(f"brian-effplast sweep: {done}/{len(jobs)} cells ({row['cell']}: {row['status']}), "
-                              f"{time.perf_counter() - t0:.0f} s\n")
-                    log.flush()
+            pending, done = as_completed(futures), 0
+            while not pending.is_empty():
+                check()  # an interrupt is raised here, never inside dask's own code
+                batch = pending.next_batch(block=False)
+                if not batch:
+                    time.sleep(0.05)
+                    continue
+                for future in batch:
+                    done += 1
+                    row = future.result()
+                    rows[row["cell"]] = row
+                    _write_table(table, grid, [rows[n] for n in order if n in rows])
+                    if log:
+                        log.write(f"brian-effplast sweep: {done}/{len(jobs)} cells ({row['cell']}: "
+                                  f"{row['status']}), {time.perf_counter() - t0:.0f} s\n")
+                        log.flush()
     return [rows[n] for n in order]
+
+
+@contextlib.contextmanager
+def _deferred_interrupts():
+    """SIGINT and SIGTERM recorded while a sweep drives its cluster, and raised as
+    :class:`~brian_effplast.errors.Interrupted` by ``check()``, which the sweep calls between
+    its waits; a second signal changes nothing. A handler that raises wherever the signal
+    lands could raise inside dask's client (a lock held, a half-sent message), and the
+    cluster's shutdown then hung or failed; here it is shut down from a known state. The
+    previous handlers come back once the cluster is closed."""
+    import signal
+    import threading
+    from .errors import Interrupted
+    if threading.current_thread() is not threading.main_thread():  # (handlers: main thread only)
+        yield lambda: None
+        return
+    got = []
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in kinds}
+
+    def record(signum, frame):
+        got.append(signum)
+        for s in kinds:
+            signal.signal(s, signal.SIG_IGN)
+
+    def check():
+        if got:
+            raise Interrupted(got[0])
+
+    for s in kinds:
+        signal.signal(s, record)
+    try:
+        yield check
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -5,10 +5,8 @@ import ast
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +77,7 @@ def test_the_processes_started_here_import_this_tree():
 
 # ---------------------------------------------------------------- one writer
 
+@pytest.mark.slow  # processes that import Brian2 and train
 def test_two_trains_started_at_once_one_is_refused_naming_the_other(model, tmp_path):
     out = tmp_path / "run"
     procs = [subprocess.Popen(command() + ["train", str(model), "--out", str(out), "--seed", str(seed),
@@ -100,6 +99,7 @@ def test_two_trains_started_at_once_one_is_refused_naming_the_other(model, tmp_p
     assert run(command() + ["info", out]).returncode == 0
 
 
+@pytest.mark.slow  # processes that import Brian2 and train
 def test_two_resumes_at_once_one_is_refused_and_the_run_is_trained_once(model, tmp_path):
     from brian_effplast.training import extend
     short = tmp_path / "short"
@@ -119,6 +119,7 @@ def test_two_resumes_at_once_one_is_refused_and_the_run_is_trained_once(model, t
     assert int(newest["steps"]) == 8000 and int(prev["steps"]) == 7000  # each chunk trained once
 
 
+@pytest.mark.slow  # processes that import Brian2 and train
 def test_a_held_lock_refuses_writers_not_readers_and_dies_with_its_holder(copy):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\nfrom brian_effplast.rundir import writing\n"
@@ -169,6 +170,7 @@ def booby_trapped(copy, tmp_path):
     return copy, marker
 
 
+@pytest.mark.slow  # processes that import Brian2 and train
 def test_reading_a_run_directory_imports_nothing_from_it_or_the_current_directory(booby_trapped):
     d, marker = booby_trapped
     py = "from brian_effplast import runs; print(runs.info('.')); runs.read_run('.')"
@@ -186,6 +188,7 @@ def test_reading_a_run_directory_imports_nothing_from_it_or_the_current_director
         assert not marker.exists(), f"{what}: {marker.read_text()}"
 
 
+@pytest.mark.slow  # processes that import Brian2
 @pytest.mark.parametrize("command_args", [["resume", "."], ["test", "."]])
 def test_commands_that_need_the_task_refuse_a_module_of_the_current_or_run_directory(booby_trapped,
                                                                                     command_args):
@@ -337,6 +340,7 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)])
 
 
+@pytest.mark.slow  # processes that import Brian2 and train
 def test_a_full_disk_is_named_and_leaves_a_failed_resumable_run(model, small_disk, tmp_path):
     out = small_disk / "run"
     p = run(command() + ["train", model, "--out", out, "--seed", "5", "--checkpoint-every", "0", "--quiet"],
