@@ -138,8 +138,8 @@ def atomic_write(path, write, before_replace=None):
             os.unlink(tmp)  # (on a full disk this also gives back what the attempt took)
         except OSError:
             pass
-        if isinstance(exc, OSError) and not exc.filename:
-            raise _named(exc, path) from None
+        if isinstance(exc, OSError) and (not exc.filename or os.fspath(exc.filename) == tmp):
+            raise _named(exc, path) from None  # (the file being written, not its temporary name)
         raise
     _fsync_dir(path.parent)
 
@@ -147,8 +147,6 @@ def atomic_write(path, write, before_replace=None):
 def _named(exc, path):
     """``exc`` (an OSError) naming ``path``: "[Errno 28] No space left on device" alone does
     not say which file could not be written."""
-    if exc.filename:
-        return exc
     return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
