@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .config import TARGETS, Config, ConfigError
 from .errors import Diverged, Interrupted, RunError, interrupts_unmasked
+from .config.messages import fmt
 from .config.modelfiles import model_path, shipped_models
 from .config.schema import TEST_PROTOCOLS, TEST_STARTS
 
@@ -59,7 +60,7 @@ def _parse_set(items):
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key or "." not in key:
-            raise UsageError(f"argument --set: expected section.key=value, got {item!r}")
+            raise UsageError(f"argument --set: expected section.key=value, got {fmt(item)}")
         text = text.strip()
         try:
             value = tomllib.loads(f"v = {text}")["v"]
@@ -274,7 +275,10 @@ def _cmd_resume(args):
     _quiet_brian()
     summary = runs.resume(args.run_dir, accept_config_change=args.accept_config_change, quiet=args.quiet)
     if summary.get("already_complete"):
-        if not args.quiet:
+        if summary.get("repaired") and not args.quiet:
+            print(f"{PROG}: {args.run_dir} is complete; rewrote {', '.join(summary['repaired'])} from its "
+                  "verified checkpoint")
+        elif not args.quiet:
             print(f"{PROG}: {args.run_dir} is already complete ({summary['t']:g} of "
                   f"{summary['duration']:g} time units); nothing to do")
         return 0
@@ -471,16 +475,23 @@ def main(argv=None):
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     status = None
+    from .blocks import tasks
+    announce, tasks.on_import = tasks.on_import, _announce_import  # say where a task's code comes from
     try:
         status = _main(argv)
         return status
     finally:
+        tasks.on_import = announce
         # called from Python (argv given), give the caller its handlers back; as the
         # command, an interrupted run keeps ignoring signals until the process exits
         # (a second Ctrl-C must not kill it on its way out)
         if argv is not None or status not in (130, 143):
             for s, handler in handlers.items():
                 signal.signal(s, handler)
+
+
+def _announce_import(line):
+    print(f"{PROG}: {line}", file=sys.stderr, flush=True)
 
 
 def _main(argv):

@@ -230,3 +230,45 @@ def test_interrupted_test_command_writes_nothing(reference, tmp_path):
     assert "no test file was written" in err
     assert not (out / "test.npz").exists()
     assert_no_process_left(proc)
+
+
+SWEEP_MODEL = """task = "estimation"
+[run]
+duration = 300.0
+checkpoint_every = 10.0
+target = "numpy"
+replicas = 1
+curve_bin = 10.0
+[test]
+angles = 4
+hold = 20.0
+"""
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3])
+def test_ctrl_c_to_a_sweeps_parent_stops_it_and_everything_it_started(tmp_path, attempt):
+    """SIGINT to the parent alone of a sweep (two cells on two workers), once a first checkpoint
+    exists: exit 130, one error line, no process left, a readable results.csv, cells resumable.
+    (Repeated: it once failed one time in seven, when the interrupt landed inside dask's client.)"""
+    import csv
+    (tmp_path / "m.toml").write_text(SWEEP_MODEL)
+    out = tmp_path / "s"
+    proc = start(["sweep", tmp_path / "m.toml", "--out", out, "--grid", "run.seed=1,2", "--workers", 2])
+    cells = out / "cells"
+    wait_for(lambda: any(checkpoint_steps(c) > 0 for c in cells.glob("*")) if cells.is_dir() else False, proc)
+    os.kill(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"the sweep did not end within 120 s of SIGINT: {proc.communicate()[1]}")
+    assert proc.returncode == 130, err
+    lines = [line for line in err.splitlines() if "error" in line]
+    assert len(lines) == 1 and "interrupted (SIGINT)" in lines[0] and "run the same command again" in lines[0], err
+    assert "Traceback" not in err, err
+    assert_no_process_left(proc, within=10.0)
+    with open(out / "results.csv") as f:
+        assert list(csv.DictReader(f)) is not None
+    for cell in cells.glob("*"):  # a cell was stopped with its worker: resumable, never "failed"
+        status = json.loads((cell / "summary.json").read_text())["status"]
+        assert status in ("running", "interrupted", "complete"), (cell.name, status)

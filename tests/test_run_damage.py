@@ -141,3 +141,12 @@ def test_undecodable_model_file_is_named(tmp_path, capsys):
     assert cli.main(["train", str(path), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert str(path) in err and "not UTF-8" in err
+
+
+def test_an_interrupted_run_keeps_its_learning_curve_up_to_its_checkpoint(interrupted):
+    """learning_curve.npz is written with every checkpoint, not only at the end."""
+    curve = load(interrupted / "learning_curve.npz")
+    saved = runs.read_checkpoint(interrupted / "checkpoint.npz")
+    np.testing.assert_array_equal(curve["curve"], saved["curve"])
+    assert curve["curve"].shape == (2, 20) and curve["time"].tolist() == (np.arange(20) + 0.5).tolist()
+    assert not (interrupted / "learning_curve.png").exists()  # (the plot: at the end)

@@ -47,7 +47,7 @@ def test_zero_neurons():
 
 @pytest.mark.parametrize("dt, shown", [(1.0, r"1\.0"), (2, "2")])
 def test_dt_not_smaller_than_tau(dt, shown):
-    with pytest.raises(ConfigError, match=rf"circuit\.dt = {shown} is not allowed: must be .*0 < dt < 1.*"
+    with pytest.raises(ConfigError, match=rf"circuit\.dt = {shown} is not allowed: must be .*1e-06 <= dt < 1.*"
                                           r"smaller than tau") as err:
         Config.default().replace(**{"circuit.dt": dt})
     # one bad value, one message (the rules depending on dt are not reported too)

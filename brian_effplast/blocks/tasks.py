@@ -23,11 +23,15 @@ back from them (:func:`get_task`).
 """
 
 import importlib
+import importlib.util
+import logging
+import os
+import sys
 
 import numpy as np
 
 __all__ = ["Task", "Estimation", "Classification", "get_task", "check_task", "load_object", "is_import_path",
-           "TASKS"]
+           "distrust", "TASKS"]
 
 
 class Task:
@@ -240,20 +244,121 @@ def is_import_path(text):
     return all(p.isidentifier() for p in module.split(".")) and name.isidentifier()
 
 
+#: Real paths of the run directories this process has read: no module inside one is imported.
+_UNTRUSTED = set()
+#: Called with a line saying which module is imported for a task or F-I curve, before it is
+#: (the command line prints it; default: the ``brian_effplast`` logger, level INFO).
+on_import = None
+
+
+def distrust(directory):
+    """Never import a module found inside ``directory`` (a run directory that was read)."""
+    _UNTRUSTED.add(os.path.realpath(directory))
+
+
+def _inside(path, directories):
+    real = os.path.realpath(path)
+    return next((d for d in directories if real == d or real.startswith(d.rstrip(os.sep) + os.sep)), None)
+
+
+def _search_path():
+    """``sys.path`` without the current directory and the run directories read.
+
+    Python puts the current directory on the path for ``python -m``, ``python -c``,
+    the interactive interpreter and Jupyter (as '' or its full path, and an empty
+    entry of PYTHONPATH means it too): a ``.py`` file beside a downloaded run
+    directory would be imported, and run, by asking what the directory holds. A
+    directory named explicitly in PYTHONPATH stays (unless it is a run directory).
+    """
+    cwd = os.path.realpath(os.getcwd())
+    explicit = {os.path.realpath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    kept = []
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            continue
+        if entry in ("", "."):
+            continue
+        real = os.path.realpath(entry)
+        if (real == cwd and real not in explicit) or _inside(real, _UNTRUSTED):
+            continue
+        kept.append(entry)
+    return kept
+
+
+def _origin(spec):
+    if spec is None:
+        return None
+    if spec.origin and spec.origin not in ("built-in", "frozen", "namespace"):
+        return spec.origin
+    locations = list(spec.submodule_search_locations or [])
+    return locations[0] if locations else spec.origin
+
+
+def _import_module(module_name, what, path):
+    """Import ``module_name`` for ``what = path`` from the trusted search path (:func:`_search_path`)."""
+    module = sys.modules.get(module_name)
+    if module is not None:
+        where = getattr(module, "__file__", None)
+        found = where and _inside(where, _UNTRUSTED)
+        if found:
+            raise ValueError(f"{what} = {path!r}: module {module_name!r} was loaded from {where}, inside the "
+                             f"run directory {found}: a run directory's own code is never used")
+        return module
+    top = module_name.split(".")[0]
+    saved = sys.path[:]
+    sys.path[:] = _search_path()
+    try:
+        try:
+            spec = importlib.util.find_spec(top)  # finds; runs nothing (a top-level name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            sys.path[:] = saved
+            try:
+                skipped = importlib.util.find_spec(top)
+            except (ImportError, ValueError):
+                skipped = None
+            where = _origin(skipped)
+            if where:
+                raise ValueError(f"{what} = {path!r}: module {top!r} was found only at {where}, in the current "
+                                 "directory or a run directory, which are not searched for code (a downloaded "
+                                 "run directory could carry any): install the package, or name its directory in "
+                                 "PYTHONPATH") from None
+            raise ValueError(f"{what} = {path!r}: cannot import module {module_name!r} (no module named "
+                             f"{top!r}); is the package installed or on PYTHONPATH?")
+        where = _origin(spec)
+        found = where and _inside(where, _UNTRUSTED)
+        if found:
+            raise ValueError(f"{what} = {path!r}: module {top!r} is at {where}, inside the run directory {found}: "
+                             "a run directory's own code is never imported; install the package, or put it on "
+                             "PYTHONPATH outside the run directory")
+        line = f"importing module {module_name!r} for {what} = {path!r} (from {where})"
+        (on_import or logging.getLogger("brian_effplast").info)(line)
+        try:
+            return importlib.import_module(module_name)
+        except Exception as exc:  # ImportError, or an error raised by the module itself
+            raise ValueError(f"{what} = {path!r}: cannot import module {module_name!r} ({type(exc).__name__}: "
+                             f"{exc}); is the package installed or on PYTHONPATH?") from None
+    finally:
+        sys.path[:] = saved
+
+
 def load_object(path, base, what="task"):
     """The class (or factory) named by the import path ``"package.module:Name"``.
 
+    The module is looked for on ``sys.path`` without the current directory
+    and without any run directory this process has read (:func:`distrust`):
+    an installed package, or a directory named in ``PYTHONPATH``. A module
+    found only there is refused, naming where it is; the module imported is
+    announced (:data:`on_import`) before it is imported.
+
     Raises ``ValueError`` naming the path and what went wrong (the module
-    cannot be imported, has no such name, or it is not a ``base``).
+    cannot be imported or is refused, has no such name, or it is not a ``base``).
     """
     if not is_import_path(path):
         raise ValueError(f"{what} = {path!r} is not an import path: write it as 'package.module:ClassName'")
     module_name, name = path.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # ImportError, or an error raised by the module itself
-        raise ValueError(f"{what} = {path!r}: cannot import module {module_name!r} ({type(exc).__name__}: "
-                         f"{exc}); is the package installed or on PYTHONPATH?") from None
+    module = _import_module(module_name, what, path)
     try:
         obj = getattr(module, name)
     except AttributeError:

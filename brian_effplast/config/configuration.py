@@ -41,6 +41,8 @@ on the machine).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import json
 import math
@@ -68,11 +70,34 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 
+#: False while reading a run directory: a task or F-I curve named by import path is then
+#: checked as text, not imported (:func:`no_plugin_imports`).
+_PLUGIN_IMPORTS = contextvars.ContextVar("brian_effplast_plugin_imports", default=True)
+
+
+@contextlib.contextmanager
+def no_plugin_imports():
+    """Build configurations without importing the task or F-I curve they name by import path.
+
+    Used to read a run directory's ``config.toml`` (whose every key is given,
+    so a plug-in's ``config_defaults`` is not needed): such a configuration
+    imports its plug-in only when something builds it (:meth:`Config.make_task`,
+    :meth:`Config.make_fi_curve`).
+    """
+    token = _PLUGIN_IMPORTS.set(False)
+    try:
+        yield
+    finally:
+        _PLUGIN_IMPORTS.reset(token)
+
+
 def _defaults_name(task: str, source: str) -> str:
     """The built-in task whose defaults a task starts from (a plug-in's ``config_defaults``):
     the one place where reading a configuration imports a task named by import path."""
     if task in TASK_DEFAULTS:
         return task
+    if not _PLUGIN_IMPORTS.get():
+        return "estimation"
     from ..blocks.tasks import Task, load_object
     try:
         name = getattr(load_object(task, Task), "config_defaults", "estimation")
@@ -173,7 +198,7 @@ class Config:
                     isinstance(k, str) and isinstance(v, (bool, int, float, str)) for k, v in value.items()):
                 errors.append(error_line(source, key, value, "must be a table of arguments (names to numbers, "
                                                              "booleans or strings)"))
-        if errors:
+        if errors or not _PLUGIN_IMPORTS.get():
             return errors
         if self.task_args or self.task not in TASKS:
             try:
@@ -550,6 +575,8 @@ class Config:
         if not ok or duration < 0:
             raise ConfigError(error_line(source, name, duration, f"{allowed} (a finite number >= 0){reason}"))
         x = float(duration) / dt
+        if not math.isfinite(x):  # (dt is checked by validate(); this guards a Config changed in place)
+            raise ConfigError(error_line(source, "circuit.dt", dt, f"is too small for {name} = {fmt(duration)}"))
         n = round(x)
         if abs(x - n) > STEP_TOLERANCE * max(1.0, abs(x)):
             raise ConfigError(error_line(source, name, duration, f"{allowed} (it is {x!r} steps)"))

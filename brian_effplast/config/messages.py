@@ -79,7 +79,7 @@ def _one_line(text: Any) -> str:
 
 def bare_name(name: str) -> str:
     """A key or section name as written in TOML: bare when it can be, else quoted (one line)."""
-    return name if _BARE_KEY.fullmatch(name) else _clip(json.dumps(name))
+    return _clip(name) if _BARE_KEY.fullmatch(name) else _clip(json.dumps(name))
 
 
 def source_name(source: Any) -> str:

@@ -205,6 +205,11 @@ def _l2_rule(p: str, which: str):
             (_NONNEG, lambda v, c: v >= 0))
 
 
+#: The smallest circuit.dt (time units): 1e6 steps per time unit. Far below it a run's step count
+#: overflows (dt = 1e-320: inf steps) or is blamed on run.duration (dt = 1e-300).
+DT_MIN = 1e-6
+
+
 #: ``(section, key) -> (allowed-text, predicate[, depends-on[, fallback]])``, one rule per field.
 RULES: dict = {
     ("", "task"): (_oneof(TASKS) + ', or an import path "package.module:Class" of a Task subclass',
@@ -220,8 +225,9 @@ RULES: dict = {
     ),
     ("circuit", "tau_ms"): (f"{NUM} > 0 (milliseconds)", lambda v, c: v > 0),
     ("circuit", "dt"): (
-        f"{NUM} with 0 < dt < 1: dt must be smaller than tau (1 time unit)",
-        lambda v, c: 0 < v < 1,
+        f"{NUM} with {DT_MIN:g} <= dt < 1: dt must be smaller than tau (1 time unit), and not so small that "
+        "one time unit takes more than a million steps",
+        lambda v, c: DT_MIN <= v < 1,
     ),
     ("circuit", "r_min"): (
         lambda c: (

@@ -16,7 +16,6 @@ behaviour: what an experiment does comes from its config and its Task).
 """
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -107,9 +106,14 @@ def experiment_config(name, replicas, target):
 def write_init_dir(cfg, init_dir):
     """A run directory holding the initial (untrained) state at t = 0."""
     from ..runs import rundir
-    from ..circuit.model import PlasticCircuit
     init_dir = Path(init_dir)
-    init_dir.mkdir(parents=True, exist_ok=True)
+    with rundir.writing(init_dir, create=True):
+        _write_init_dir(cfg, init_dir)
+
+
+def _write_init_dir(cfg, init_dir):
+    from ..runs import rundir
+    from ..circuit.model import PlasticCircuit
     model = PlasticCircuit(cfg)  # the same initial state runs.train draws for this seed
     rundir.write_text(init_dir / rundir.FILES["config"], cfg.to_toml_string())
     rundir.write_checkpoint(init_dir, model, 0, np.zeros((cfg.run.replicas, 0)))
@@ -139,7 +143,6 @@ def run_experiment(name, root, replicas, duration, mid, test, target="cpp_standa
     import brian2
     brian2.BrianLogger.log_level_error()
     from .. import runs
-    from ..runs.training import extend
     root = Path(root) / name
     cfg = experiment_config(name, replicas, target)
     cfg = runs.resolve_config(cfg, duration=mid)
@@ -149,26 +152,20 @@ def run_experiment(name, root, replicas, duration, mid, test, target="cpp_standa
     if not _complete(d_init, need_test=False):
         write_init_dir(cfg, d_init)
     if not _complete(d_mid, need_test=False):
-        if d_mid.exists() and (d_mid / "checkpoint.npz").is_file() and \
-                json.loads((d_mid / "summary.json").read_text()).get("status") == "running":
-            runs.resume(d_mid, quiet=True)
-        else:
-            if d_mid.exists():
-                shutil.rmtree(d_mid)
-            runs.train(cfg, d_mid, quiet=True)
+        from ..runs.rundir import clear_dir, writing
+        with writing(d_mid, create=True):  # one writer per stage, from this check to its end
+            if (d_mid / "checkpoint.npz").is_file() and \
+                    json.loads((d_mid / "summary.json").read_text()).get("status") == "running":
+                runs.resume(d_mid, quiet=True)
+            else:
+                clear_dir(d_mid)
+                runs.train(cfg, d_mid, quiet=True)
     timings["train_mid"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     if not _complete(d_final, need_test=False):
-        ok = False
-        if d_final.exists() and (d_final / "summary.json").is_file():
-            try:
-                s = json.loads((d_final / "summary.json").read_text())
-                ok = s.get("status") == "running" and float(s.get("duration", -1)) == float(duration)
-            except (OSError, ValueError):
-                ok = False
-        if not ok:
-            extend(d_mid, d_final, duration)
-        runs.resume(d_final, quiet=True)
+        from ..runs.rundir import writing
+        with writing(d_final, create=True):
+            _final_stage(d_mid, d_final, duration)
     timings["train_final"] = time.perf_counter() - t1
     for stage, d in zip(STAGES, (d_init, d_mid, d_final)):
         t2 = time.perf_counter()
@@ -177,6 +174,22 @@ def run_experiment(name, root, replicas, duration, mid, test, target="cpp_standa
         timings[f"test_{stage}"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0
     return name, timings
+
+
+def _final_stage(d_mid, d_final, duration):
+    """The whole training: mid continued (held under the caller's lock of ``d_final``)."""
+    from .. import runs
+    from ..runs.training import extend
+    ok = False
+    if (d_final / "summary.json").is_file():
+        try:
+            s = json.loads((d_final / "summary.json").read_text())
+            ok = s.get("status") == "running" and float(s.get("duration", -1)) == float(duration)
+        except (OSError, ValueError):
+            ok = False
+    if not ok:
+        extend(d_mid, d_final, duration)
+    runs.resume(d_final, quiet=True)
 
 
 def _load_npz(path):

@@ -14,13 +14,13 @@ They live in :mod:`~brian_effplast.runs.training` (train, resume, load),
 
 from pathlib import Path
 
-import numpy as np
 
 from ..blocks.prior import stationary_kappa
-from ..config.schema import NONLINEARITIES
+from ..config.schema import NONLINEARITIES, TASKS
 from ..errors import Diverged, Interrupted, RunError
 from .protocol import AUTHORS_PROTOCOL, SETTLE, authors_test, describe_protocol, held_stimulus_test, run_test, scores
-from .rundir import FILES, STATUSES, config_edits, describe_edits, read_checkpoint, read_checkpoints, read_run
+from .rundir import (FILES, STATUSES, check_npz, config_edits, describe_edits, lock_holder, read_checkpoint,
+                     read_checkpoints, read_run)
 from .training import DIVERGENCE_LIMITS, load, objectives, resolve_config, resume, train
 
 __all__ = ["train", "resume", "load", "run_test", "held_stimulus_test", "authors_test", "scores", "info", "read_run",
@@ -29,10 +29,22 @@ __all__ = ["train", "resume", "load", "run_test", "held_stimulus_test", "authors
 
 
 def info(run_dir):
-    """A human-readable description of a run directory."""
+    """A human-readable description of a run directory.
+
+    Reads every file it describes and names a damaged one, with what to do;
+    imports nothing (a task or F-I curve named by import path is shown as
+    text, and test scores come from ``test.npz``), and takes no lock (a run
+    being written says by which process).
+    """
     run_dir = Path(run_dir)
     cfg, s, ckpt = read_run(run_dir, need_checkpoint=False)
+    holder = lock_holder(run_dir)
     lines = [f"{run_dir}: {s['status']}"]
+    if holder:
+        lines.append(f"  writer      {holder.split(' is being written by ', 1)[-1].split(': wait', 1)[0]}")
+    elif s["status"] == "running":
+        lines.append("  writer      none: no process is writing this run, so it stopped without recording why "
+                     "(killed, or the machine or disk failed)")
     args = "".join(f", {k} = {v!r}" for k, v in cfg.task_args.items())
     lines.append(f"  task        {cfg.task}{args} (N = {cfg.circuit.N}, sigma = {cfg.circuit.sigma:g}, "
                  f"stimulus process kappa = {cfg.stimulus.kappa:g}: prior von Mises of mean mu = "
@@ -82,21 +94,39 @@ def info(run_dir):
         lines.append(f"  interrupted by {i.get('signal', '?')}; kept the checkpoint at t = {i.get('at_checkpoint', '?')}")
     if s["status"] == "failed":
         lines.append(f"  failed      {s.get('failed', {}).get('error', '?')}")
-    if s["status"] in ("running", "interrupted", "failed"):
+    if s["status"] in ("running", "interrupted", "failed") and not holder:
         lines.append(f"  resume with: brian-effplast resume {run_dir}")
     v = s.get("versions", {})
     if v:
         lines.append("  versions    " + ", ".join(f"{k} {val}" for k, val in v.items()))
     present = [name for name in FILES.values() if (run_dir / name).is_file()]
     lines.append("  files       " + ", ".join(present))
-    if (run_dir / FILES["test"]).is_file():
+    fix = {"parameters": f"'brian-effplast resume {run_dir}' writes it again from the verified checkpoint",
+           "curve": f"'brian-effplast resume {run_dir}' writes it again from the verified checkpoint",
+           "test": f"run 'brian-effplast test {run_dir}' again"}
+    arrays = {}
+    for key, need in (("parameters", ("W", "C", "b", "D")), ("curve", ("curve", "time")),
+                      ("test", ("angles", "rates", "outputs"))):
+        path = run_dir / FILES[key]
+        if not path.is_file():
+            if s["status"] == "complete" and key != "test":
+                lines.append(f"  DAMAGED     {path} is missing: " + fix[key])
+            continue
         try:
-            with np.load(run_dir / FILES["test"], allow_pickle=False) as z:
-                numbers = scores({k: z[k] for k in ("angles", "outputs", "prior_mu", "prior_kappa")
-                                      if k in z.files}, cfg.make_task())
-                which = f" ({z['protocol']})" if "protocol" in z.files else ""  # (older test.npz: no record)
-                lines.append(f"  test        {z['angles'].size} angles, {z['rates'].shape[2]} samples each{which}: "
-                             + ", ".join(f"{k} {v:.4g}" for k, v in numbers.items()))
-        except (OSError, ValueError, KeyError):
-            lines.append("  test        test.npz unreadable")
+            arrays[key] = check_npz(path, need)
+        except RunError as exc:
+            lines.append(f"  DAMAGED     {exc}: " + fix[key])
+    z = arrays.get("test")
+    if z is not None:
+        which = f" ({z['protocol']})" if "protocol" in z else ""  # (older test.npz: no record)
+        head = f"  test        {z['angles'].size} angles, {z['rates'].shape[2]} samples each{which}"
+        if "score_names" in z and "score_values" in z:
+            numbers = dict(zip(z["score_names"].tolist(), z["score_values"].tolist()))
+        elif cfg.task in TASKS:  # (older test.npz: no scores kept; a built-in task scores it)
+            numbers = scores({k: z[k] for k in ("angles", "outputs", "prior_mu", "prior_kappa") if k in z},
+                             cfg.make_task())
+        else:
+            numbers = None
+        lines.append(head + (": " + ", ".join(f"{k} {v:.4g}" for k, v in numbers.items()) if numbers else
+                             f" (no scores kept; 'brian-effplast test {run_dir}' scores it with the task)"))
     return "\n".join(lines)

@@ -27,7 +27,7 @@ import numpy as np
 from ..config import ConfigError
 from ..errors import RunError
 from ..blocks.prior import prior_weights, stationary_kappa, test_angles
-from .rundir import FILES, read_run, write_figure, write_npz
+from .rundir import FILES, read_run, write_figure, write_npz, writing
 from ..circuit.state import reset_trial, saved_keys
 from ..blocks.tasks import get_task
 from .training import model_from
@@ -276,6 +276,19 @@ def run_test(run_dir, out=None, angles=None, hold=None, target=None, trials=None
     replica and angle) and ``protocol`` (:func:`describe_protocol`).
     """
     run_dir = Path(run_dir)
+    out_dir = Path(out) if out is not None else run_dir
+    if out_dir == run_dir:
+        read_run(run_dir)  # (a missing or broken run directory is named before any lock is taken)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunError(f"output directory {out_dir} exists and is not a directory")
+    # one writer at a time: the lock is held from reading the checkpoint to the last file, so a
+    # training (or another test) of the same directory is refused before anything runs
+    with writing(out_dir, create=True):
+        return _run_test(run_dir, out_dir, angles, hold, target, trials, start, protocol, record_every, quiet,
+                         stream)
+
+
+def _run_test(run_dir, out_dir, angles, hold, target, trials, start, protocol, record_every, quiet, stream):
     cfg, summary, ckpt = read_run(run_dir)
     overrides = {k: v for k, v in (("test.protocol", protocol), ("test.angles", angles), ("test.hold", hold),
                                    ("test.trials", trials), ("test.start", start),
@@ -284,9 +297,6 @@ def run_test(run_dir, out=None, angles=None, hold=None, target=None, trials=None
         overrides["test.angles"] = cfg.circuit.N_s
     if overrides:
         cfg = cfg.override(overrides, source="arguments")
-    out_dir = Path(out) if out is not None else run_dir
-    if out_dir.exists() and not out_dir.is_dir():
-        raise RunError(f"output directory {out_dir} exists and is not a directory")
     model = model_from(cfg, ckpt)
     if cfg.test.protocol == "held":
         _samples(cfg, cfg.test.hold)  # a bad hold is reported before anything is written
@@ -299,7 +309,10 @@ def run_test(run_dir, out=None, angles=None, hold=None, target=None, trials=None
                 f"{description}, {cfg.run.replicas} replica(s), target {cfg.run.target}\n")
         s.flush()
     data = test_model(model)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    numbers = scores(data, model.task)
+    # the scores, kept as numbers: reading test.npz (info) needs no task, so imports nothing
+    data["score_names"] = np.array(list(numbers), dtype=str)
+    data["score_values"] = np.array(list(numbers.values()), dtype=float)
     write_npz(out_dir / FILES["test"], **data)
     from .. import plotting
     write_figure(out_dir / FILES["tuning_png"], plotting.population_tuning(data))
@@ -307,7 +320,7 @@ def run_test(run_dir, out=None, angles=None, hold=None, target=None, trials=None
     result = {"test": str(out_dir / FILES["test"]), "tuning": str(out_dir / FILES["tuning_png"]),
               "outputs": str(out_dir / FILES["outputs_png"]), "angles": cfg.test.angles,
               "samples": data["rates"].shape[2], "protocol": description}
-    result.update(scores(data, model.task))
+    result.update(numbers)
     return result
 
 

@@ -16,7 +16,7 @@ configuration) in open formats (TOML, JSON, NumPy ``.npz``, PNG)::
                          newest is damaged)
     parameters.npz       final W (R, N, N), C (R, N, N_s), b (R, N),
                          D (R, n_out, N)  [written when complete]
-    learning_curve.npz   curve (R, bins): mean reward per bin of
+    learning_curve.npz   [written with every checkpoint] curve (R, bins): mean reward per bin of
                          run.curve_bin time units; time (bins,): bin
                          centres, time units; theta (R, bins): the
                          stimulus angle after the first step of each
@@ -28,18 +28,32 @@ Every file is written atomically (temporary file in the same directory,
 ``fsync``, ``os.replace``), so a run killed at any moment leaves the
 previous version of each file intact. A checkpoint that fails its checksum
 (or cannot be read) is named, and readers fall back to the previous one.
+
+One process at a time writes a run directory: every writer holds
+:func:`writing` (an exclusive ``flock`` on ``DIR/.lock``, which names the
+holder) for as long as it writes, and a second writer is refused at once.
+Readers take no lock. Reading a run directory imports nothing: its
+``config.toml`` is read with :func:`read_config`, which checks a task or F-I
+curve named by import path as text only (see :mod:`brian_effplast.blocks.tasks`
+for what is imported later, and from where).
 """
 
+import contextlib
 import datetime
+import fcntl
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, ConfigError
+from ..config.configuration import no_plugin_imports
 from ..errors import RunError
 from ..circuit.state import RULE_STATE, SAVED_KEYS, saved_keys
 from ..version import __version__
@@ -47,7 +61,12 @@ from ..version import __version__
 __all__ = ["FILES", "STATUSES", "CHECKPOINT_KEYS", "checkpoint_keys", "Checkpoint", "atomic_write", "write_text",
            "write_json", "write_npz", "write_figure", "write_checkpoint", "read_checkpoint", "read_checkpoints",
            "checkpoint_steps", "config_record", "config_edits", "config_diff", "describe_edits", "check_new_dir",
-           "read_run", "versions", "now"]
+           "read_run", "read_config", "read_summary", "check_npz", "versions", "now", "writing", "lock_holder",
+           "LOCK"]
+
+#: The lock file of a run directory (see :func:`writing`); it exists only while a writer holds it
+#: (or after a writer was killed, when it is free again: an OS lock dies with its holder).
+LOCK = ".lock"
 
 #: Files of a run directory.
 FILES = {
@@ -101,7 +120,10 @@ def atomic_write(path, write, before_replace=None):
     in the same directory, which is fsynced and renamed over ``path``
     (``before_replace()``, if given, runs just before the rename)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _named(exc, path) from None
     try:
         try:
             os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; use the usual permissions
@@ -114,13 +136,34 @@ def atomic_write(path, write, before_replace=None):
         if before_replace is not None:
             before_replace()
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
-            os.unlink(tmp)
+            os.unlink(tmp)  # (on a full disk this also gives back what the attempt took)
         except OSError:
             pass
+        if isinstance(exc, OSError) and (not exc.filename or os.fspath(exc.filename) == tmp):
+            raise _named(exc, path) from None  # (the file being written, not its temporary name)
         raise
     _fsync_dir(path.parent)
+
+
+def _named(exc, path):
+    """``exc`` (an OSError) naming ``path``: "[Errno 28] No space left on device" alone does
+    not say which file could not be written."""
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+
+
+def write_in_place(path, text):
+    """Overwrite ``path`` without a temporary file (no new inode or block beyond the text's):
+    the last resort for recording a status when :func:`write_text` fails for want of space."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+    try:
+        data = text.encode("utf-8")
+        os.write(fd, data)
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text(path, text):
@@ -278,12 +321,20 @@ def describe_edits(edits):
     return "; ".join(f"{k}: {show_value(v[0])} -> {show_value(v[1])}" for k, v in edits.items())
 
 
+def _entries(path):
+    """What a directory holds besides its lock file."""
+    return [p for p in Path(path).iterdir() if p.name != LOCK]
+
+
 def check_new_dir(out):
     out = Path(out)
     if out.exists():
         if not out.is_dir():
             raise RunError(f"output directory {out} exists and is not a directory")
-        if any(out.iterdir()):
+        busy = lock_holder(out)
+        if busy:
+            raise RunError(busy)
+        if _entries(out):
             raise RunError(f"output directory {out} exists and is not empty: "
                            "choose a new directory (or remove this one)")
     else:
@@ -294,14 +345,87 @@ def check_new_dir(out):
             raise RunError(f"cannot create output directory {out}: {parent} is not writable")
 
 
-def read_run(run_dir, need_checkpoint=True):
+def read_config(run_dir):
+    """The configuration of a run directory, read without importing anything.
+
+    A task or F-I curve named by import path is checked as text (it is
+    imported only when a command builds the model, see
+    :func:`brian_effplast.blocks.tasks.load_object`); the run directory is marked so
+    that no module inside it is ever imported by this process. A
+    ``config.toml`` that does not parse, or lacks a section or ``run.seed``
+    (every run's has all of them), is reported as damaged.
+    """
+    from ..blocks.tasks import distrust
+    run_dir = Path(run_dir)
+    distrust(run_dir)
+    path = run_dir / FILES["config"]
+    from ..config.messages import decode_toml, read_model_file
+    text = decode_toml(read_model_file(path, str(path)), str(path))
+    fix = ("restore it from a copy, or train the run again (summary.json keeps its values under "
+           "'config')")
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
+        raise RunError(f"{path} is damaged or truncated: it is not valid TOML ({' '.join(str(exc).split())}): "
+                       + fix) from None
+    from ..config.schema import SECTIONS
+    missing = (["task"] if "task" not in data else []) + [f"[{name}]" for name in SECTIONS if name not in data]
+    if not missing and not (isinstance(data["run"], dict) and "seed" in data["run"]):
+        missing = ["run.seed"]
+    if missing:
+        raise RunError(f"{path} is damaged or truncated: {', '.join(missing)} "
+                       f"{'is' if len(missing) == 1 else 'are'} missing (a run's config.toml has every "
+                       "section and run.seed): " + fix)
+    with no_plugin_imports():
+        return Config.from_dict(data, source=str(path))
+
+
+def read_summary(run_dir):
+    """summary.json of a run directory (a dict with a valid ``status``); a damaged one is a
+    :class:`RunError` naming it and what to do."""
+    path = Path(run_dir) / FILES["summary"]
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{run_dir} is not a brian-effplast run directory: {FILES['summary']} is missing") from None
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path} is damaged (cannot read it: {' '.join(str(exc).split())}): "
+                       f"'brian-effplast resume {run_dir}' rebuilds it from the verified checkpoint") from None
+    if not isinstance(summary, dict) or summary.get("status") not in STATUSES:
+        raise RunError(f"{path} is damaged: not a run summary (no valid 'status'): "
+                       f"'brian-effplast resume {run_dir}' rebuilds it from the verified checkpoint")
+    return summary
+
+
+def check_npz(path, keys=()):
+    """The arrays of ``path`` (every one read, so a damaged member fails its CRC here), or
+    raise :class:`RunError` naming the file and what is wrong. Nothing is unpickled."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing") from None
+    except Exception as exc:  # BadZipFile, a bad CRC, a bad header, an object array...
+        raise RunError(f"{path} is damaged: cannot read it ({type(exc).__name__}: "
+                       f"{' '.join(str(exc).split())[:300]})") from None
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        raise RunError(f"{path} is damaged: arrays {', '.join(missing)} are missing")
+    return arrays
+
+
+def read_run(run_dir, need_checkpoint=True, need_summary=True):
     """``(config, summary, checkpoint)`` of a run directory.
 
     ``checkpoint`` is a :class:`Checkpoint` (a dict of arrays): the newest
     one that passes its checksum, falling back to ``checkpoint.prev.npz``
     when the newest is damaged (``checkpoint.fallback`` says so). Raises
-    :class:`RunError` if it is not a valid run or no checkpoint can be read;
-    with ``need_checkpoint=False`` the checkpoint is None then.
+    :class:`RunError` if it is not a valid run, a file is damaged (named),
+    or no checkpoint can be read; with ``need_checkpoint=False`` the
+    checkpoint is None then, with ``need_summary=False`` the summary is the
+    :class:`RunError` that says what is wrong with it. Imports nothing
+    (:func:`read_config`).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -310,15 +434,16 @@ def read_run(run_dir, need_checkpoint=True):
     for key in ("config", "summary"):
         if not (run_dir / FILES[key]).is_file():
             raise RunError(f"{run_dir} is not a brian-effplast run directory: {FILES[key]} is missing")
-    cfg = Config.from_toml(run_dir / FILES["config"])
     try:
-        summary = json.loads((run_dir / FILES["summary"]).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{run_dir / FILES['summary']}: cannot read: {exc}") from exc
-    if not isinstance(summary, dict) or summary.get("status") not in STATUSES:
-        raise RunError(f"{run_dir / FILES['summary']}: not a run summary (no valid 'status')")
-    if cfg.run.seed is None:
-        raise RunError(f"{run_dir / FILES['config']}: run.seed is missing (not a resolved run configuration)")
+        cfg = read_config(run_dir)
+    except ConfigError as exc:
+        raise RunError(str(exc)) from None
+    try:
+        summary = read_summary(run_dir)
+    except RunError as exc:
+        if need_summary:
+            raise
+        summary = exc
     try:
         ckpt = read_checkpoints(run_dir)
     except RunError:
@@ -331,3 +456,180 @@ def read_run(run_dir, need_checkpoint=True):
             raise RunError(f"{path}: seed {int(ckpt['seed'])} does not match run.seed = {cfg.run.seed} "
                            f"in {FILES['config']}")
     return cfg, summary, ckpt
+
+
+# --------------------------------------------------------------------------
+# One writer at a time
+# --------------------------------------------------------------------------
+
+#: Run directories this process holds (real path -> [lock fd, depth]): a writer that calls
+#: another (a sweep cell: train, then test) holds the lock once; an flock taken twice by one
+#: process through two open files would refuse the process itself.
+_HELD = {}
+
+
+def _holder_text(fd_or_path, path):
+    """Who holds the lock (from what the holder wrote into the lock file)."""
+    text = ""
+    for _ in range(20):  # the holder writes its pid just after taking the lock
+        try:
+            if isinstance(fd_or_path, int):
+                text = os.pread(fd_or_path, 4096, 0).decode("utf-8", "replace")
+            else:
+                text = Path(fd_or_path).read_text(encoding="utf-8", errors="replace")[:4096]
+        except OSError:
+            text = ""
+        if text.strip():
+            break
+        time.sleep(0.05)
+    lines = text.splitlines()
+    pid = lines[0].strip() if lines and lines[0].strip().isdigit() else None
+    what = ", ".join(x.strip() for x in lines[1:3] if x.strip())
+    who = f"process {pid}" if pid else "another process"
+    return (f"{path} is being written by {who}" + (f" ({what})" if what else "")
+            + ": wait until it ends (or stop it); reading the directory (info) needs no lock")
+
+
+def lock_holder(run_dir):
+    """What holds the write lock of ``run_dir`` (a message naming the process), or None when no
+    process does. Takes no lock (a shared probe, released at once)."""
+    path = Path(run_dir) / LOCK
+    key = os.path.realpath(run_dir)
+    if key in _HELD:
+        return None  # this process
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _holder_text(fd, Path(run_dir))
+        except OSError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _command_line():
+    argv = [os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"] + sys.argv[1:]
+    text = " ".join(argv)
+    return text if len(text) <= 200 else text[:180] + "..."
+
+
+def _acquire(run_dir, create):
+    lock = run_dir / LOCK
+    for _ in range(100):
+        if create:
+            try:
+                run_dir.mkdir(parents=True, exist_ok=True)
+            except FileExistsError:
+                raise RunError(f"output directory {run_dir} exists and is not a directory") from None
+            except OSError as exc:
+                raise RunError(f"cannot create output directory {run_dir}: {exc.strerror or exc}") from None
+        elif not run_dir.is_dir():
+            raise RunError(f"{run_dir} is not a directory (expected a run directory written by "
+                           "'brian-effplast train')")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:  # the directory went (a failed train removing its own): again
+            continue
+        except OSError as exc:
+            raise RunError(f"{run_dir}: cannot take the write lock {lock}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            message = _holder_text(fd, run_dir)
+            os.close(fd)
+            raise RunError(message) from None
+        except OSError as exc:
+            os.close(fd)
+            raise RunError(f"{run_dir}: cannot lock {lock}: {exc.strerror or exc}") from None
+        # a holder unlinks the lock file as it lets go: the file locked must still be the lock file
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except OSError:
+            same = False
+        if not same:
+            os.close(fd)
+            continue
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n{_command_line()}\nsince {now()}\n".encode("utf-8"), 0)
+        return fd
+    raise RunError(f"{run_dir}: cannot take the write lock {lock}: it keeps changing")  # pragma: no cover
+
+
+def _release(run_dir, fd):
+    try:
+        if os.stat(run_dir / LOCK).st_ino == os.fstat(fd).st_ino:
+            os.unlink(run_dir / LOCK)  # (before letting go: see _acquire)
+    except OSError:
+        pass
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def writing(run_dir, *, create=False, empty=False):
+    """Hold the write lock of run directory ``run_dir`` while the block writes it.
+
+    The lock is an exclusive ``flock`` on ``run_dir/.lock``, which holds the
+    holder's pid and command line (for the message another writer gets); it
+    dies with its process, so the lock of a killed run is no obstacle. Only
+    the process that takes it holds it (worker processes do not inherit it).
+
+    Parameters
+    ----------
+    run_dir : path
+        The directory.
+    create : bool
+        Create it (and its parents) if it does not exist.
+    empty : bool
+        Refuse it unless it holds nothing else (checked once the lock is
+        held, so two writers racing on a new directory cannot both pass).
+
+    Raises
+    ------
+    RunError
+        Another process holds the lock (the message names it), or the
+        directory is not a directory, not empty (with ``empty``) or cannot
+        be locked.
+    """
+    run_dir = Path(run_dir)
+    made = create and not run_dir.exists()
+    key = os.path.realpath(run_dir) if run_dir.exists() else None
+    nested = key in _HELD
+    if not nested:
+        fd = _acquire(run_dir, create)
+        key = os.path.realpath(run_dir)
+        _HELD[key] = [fd, 0]
+    _HELD[key][1] += 1
+    failed = True
+    try:
+        if empty and _entries(run_dir):
+            raise RunError(f"output directory {run_dir} exists and is not empty: "
+                           "choose a new directory (or remove this one)")
+        yield run_dir
+        failed = False
+    finally:
+        _HELD[key][1] -= 1
+        if not _HELD[key][1]:
+            fd = _HELD.pop(key)[0]
+            _release(run_dir, fd)
+            if failed and made:
+                try:
+                    run_dir.rmdir()  # a directory made for nothing (only if empty)
+                except OSError:
+                    pass
+
+
+def clear_dir(run_dir):
+    """Remove everything in ``run_dir`` but its lock file (held by the caller)."""
+    import shutil
+    for child in _entries(run_dir):
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()

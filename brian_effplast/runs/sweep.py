@@ -120,9 +120,10 @@ def _finished(run_dir):
 def _config_conflict(run_dir, config_dict):
     """Why the cell in ``run_dir`` may not be reused or resumed for the configuration
     ``config_dict``: its ``config.toml`` differs or cannot be read (None when it may)."""
+    from .rundir import read_config
     try:
-        saved = Config.from_toml(run_dir / FILES["config"]).to_dict()
-    except ConfigError as exc:
+        saved = read_config(run_dir).to_dict()  # (imports nothing)
+    except (ConfigError, RunError) as exc:
         return f"{run_dir}: cannot check its configuration: {str(exc).splitlines()[0]}"
     wanted = Config.from_dict(config_dict, source="the sweep").to_dict()
     if wanted["run"]["seed"] is None:  # no seed asked for: the one the cell drew
@@ -147,11 +148,22 @@ def run_cell(name, overrides, config_dict, run_dir):
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     import brian2
     brian2.BrianLogger.log_level_error()
-    from .protocol import run_test
-    from .rundir import read_run, write_json
-    from .training import resume, train
+    from .rundir import writing
     run_dir = Path(run_dir)
     start = time.perf_counter()
+    try:
+        # the cell is one writer from its check to its last file (train, test, the scores)
+        with writing(run_dir, create=True):
+            return _run_cell(name, overrides, config_dict, run_dir, start)
+    except RunError as exc:  # another process is writing it
+        return _row(name, overrides, run_dir, "failed", time.perf_counter() - start,
+                    error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+
+
+def _run_cell(name, overrides, config_dict, run_dir, start):
+    from .protocol import run_test
+    from .rundir import clear_dir, read_run, write_json
+    from .training import resume, train
     if _finished(run_dir):
         conflict = _config_conflict(run_dir, config_dict)
         return _row(name, overrides, run_dir, "failed" if conflict else "complete", 0.0, error=conflict or "")
@@ -164,8 +176,7 @@ def run_cell(name, overrides, config_dict, run_dir):
             except (RunError, ConfigError):
                 resumable = False
             if not resumable:
-                import shutil
-                shutil.rmtree(run_dir)
+                clear_dir(run_dir)
         conflict = _config_conflict(run_dir, config_dict) if resumable else None
         if conflict:  # resuming would finish the cell with a configuration the sweep did not ask for
             return _row(name, overrides, run_dir, "failed", 0.0, error=conflict)
@@ -198,6 +209,14 @@ def _import_brian2_plugin():
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             import brian2
             brian2.BrianLogger.log_level_error()
+
+        def teardown(self, worker):
+            # the worker is closing (the sweep ended or was interrupted): a heartbeat that races
+            # the scheduler's shutdown is no error of the sweep's, and its traceback on the
+            # sweep's stderr (seen under load after Ctrl-C) buried the one line that is
+            for name in ["distributed"] + [n for n in logging.root.manager.loggerDict
+                                           if n.startswith("distributed.")]:
+                logging.getLogger(name).setLevel(logging.CRITICAL)
 
     return ImportBrian2()
 
@@ -256,14 +275,20 @@ def sweep(model, out_dir, grid, *, duration=None, workers=None, scheduler=None, 
     list of dict
         The rows of ``results.csv``, in grid order.
     """
-    from dask.distributed import as_completed
     from ..config.modelfiles import model_path
     cfg = model if isinstance(model, Config) else Config.from_toml(model_path(model))
     if duration is not None:
         cfg = cfg.override({"run.duration": duration}, source="--duration")
     all_cells = cells(cfg, grid)
     out = Path(out_dir)
-    (out / "cells").mkdir(parents=True, exist_ok=True)
+    from .rundir import writing
+    with writing(out, create=True):  # one sweep at a time writes results.csv
+        (out / "cells").mkdir(parents=True, exist_ok=True)
+        return _sweep(cfg, out, grid, all_cells, workers, scheduler, quiet, stream)
+
+
+def _sweep(cfg, out, grid, all_cells, workers, scheduler, quiet, stream):
+    from dask.distributed import as_completed
     log = (sys.stderr if stream is None else stream) if not quiet else None
     rows = {}
     jobs = []
@@ -288,16 +313,61 @@ def sweep(model, out_dir, grid, *, duration=None, workers=None, scheduler=None, 
                   + f"{len(jobs)} to run -> {out}\n")
         log.flush()
     if jobs:
-        with cluster_client(workers, scheduler) as client:
+        with _deferred_interrupts() as check, cluster_client(workers, scheduler) as client:
+            check()
             futures = [client.submit(run_cell, *job, key=f"brian-effplast-cell-{job[0]}-{time.time_ns()}",
                                      pure=False) for job in jobs]
             t0 = time.perf_counter()
-            for done, future in enumerate(as_completed(futures), 1):
-                row = future.result()
-                rows[row["cell"]] = row
-                _write_table(table, grid, [rows[n] for n in order if n in rows])
-                if log:
-                    log.write(f"brian-effplast sweep: {done}/{len(jobs)} cells ({row['cell']}: {row['status']}), "
-                              f"{time.perf_counter() - t0:.0f} s\n")
-                    log.flush()
+            pending, done = as_completed(futures), 0
+            while not pending.is_empty():
+                check()  # an interrupt is raised here, never inside dask's own code
+                batch = pending.next_batch(block=False)
+                if not batch:
+                    time.sleep(0.05)
+                    continue
+                for future in batch:
+                    done += 1
+                    row = future.result()
+                    rows[row["cell"]] = row
+                    _write_table(table, grid, [rows[n] for n in order if n in rows])
+                    if log:
+                        log.write(f"brian-effplast sweep: {done}/{len(jobs)} cells ({row['cell']}: "
+                                  f"{row['status']}), {time.perf_counter() - t0:.0f} s\n")
+                        log.flush()
     return [rows[n] for n in order]
+
+
+@contextlib.contextmanager
+def _deferred_interrupts():
+    """SIGINT and SIGTERM recorded while a sweep drives its cluster, and raised as
+    :class:`~brian_effplast.errors.Interrupted` by ``check()``, which the sweep calls between
+    its waits; a second signal changes nothing. A handler that raises wherever the signal
+    lands could raise inside dask's client (a lock held, a half-sent message), and the
+    cluster's shutdown then hung or failed; here it is shut down from a known state. The
+    previous handlers come back once the cluster is closed."""
+    import signal
+    import threading
+    from ..errors import Interrupted
+    if threading.current_thread() is not threading.main_thread():  # (handlers: main thread only)
+        yield lambda: None
+        return
+    got = []
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in kinds}
+
+    def record(signum, frame):
+        got.append(signum)
+        for s in kinds:
+            signal.signal(s, signal.SIG_IGN)
+
+    def check():
+        if got:
+            raise Interrupted(got[0])
+
+    for s in kinds:
+        signal.signal(s, record)
+    try:
+        yield check
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

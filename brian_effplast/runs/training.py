@@ -30,8 +30,9 @@ from tqdm import tqdm
 from ..config import SEED_MAX, Config, ConfigError, check_resources
 from ..errors import Diverged, Interrupted, RunError, interrupts_unmasked
 from ..config.messages import duration_text
-from .rundir import (FILES, check_new_dir, checkpoint_steps, config_edits, config_record, describe_edits, now,
-                     read_run, versions, write_checkpoint, write_figure, write_json, write_npz, write_text)
+from .rundir import (FILES, check_new_dir, check_npz, checkpoint_steps, clear_dir, config_edits, config_record,
+                     describe_edits, now, read_run, versions, write_checkpoint, write_figure, write_in_place,
+                     write_json, write_npz, write_text, writing)
 from ..circuit.state import saved_keys
 
 __all__ = ["train", "resume", "extend", "load", "model_from", "resolve_config", "draw_seed", "objectives", "check_chunking",
@@ -221,14 +222,15 @@ def _check_divergence(state):
     return None
 
 
-def write_curve(run_dir, cfg, curve, theta):
-    from .. import plotting
+def write_curve(run_dir, cfg, curve, theta, plot=True):
+    """learning_curve.npz (at every checkpoint) and, with ``plot``, learning_curve.png."""
     curve = np.asarray(curve, dtype=float)
     time_ = (np.arange(curve.shape[1]) + 0.5) * cfg.run.curve_bin
     write_npz(Path(run_dir) / FILES["curve"], curve=curve, time=time_, theta=np.asarray(theta, dtype=float),
                curve_bin=np.float64(cfg.run.curve_bin), transient=np.float64(cfg.run.transient),
                task=np.str_(cfg.task))
-    if curve.shape[1]:
+    if plot and curve.shape[1]:
+        from .. import plotting
         fig = plotting.learning_curve(curve, cfg.run.curve_bin, cfg.make_task(), transient=cfg.run.transient,
                                       tau=cfg.circuit.tau_ms / 1000)
         write_figure(Path(run_dir) / FILES["curve_png"], fig)
@@ -272,10 +274,34 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
     check_new_dir(out)
     model = _trainer(cfg)  # draws the initial state; nothing is built yet
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    text = cfg.to_toml_string()
-    write_text(out / FILES["config"], text)
-    summary = {
+    # the lock is taken, and the emptiness checked under it, before anything is written: of two
+    # trains started at once on one directory, the second is refused
+    with writing(out, create=True, empty=True):
+        text = cfg.to_toml_string()
+        summary = _new_summary(cfg, text, model_file)
+        curve = np.zeros((cfg.run.replicas, 0))
+        try:
+            write_text(out / FILES["config"], text)
+            write_checkpoint(out, model, 0, curve, curve)
+            write_json(out / FILES["summary"], summary)
+            return _continue(out, cfg, model, curve, curve, summary, quiet=quiet, stream=stream)
+        except (Exception, KeyboardInterrupt) as exc:
+            if isinstance(exc, (Diverged, KeyboardInterrupt)) or checkpoint_steps(out) > 0:
+                raise  # the run directory holds something to resume or to look at
+            # failed before the first chunk was saved (e.g. the compiler or the disk):
+            # nothing to keep, and the same command can simply be run again
+            if hasattr(model, "close"):
+                model.close()
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            else:
+                clear_dir(out)
+            raise
+
+
+def _new_summary(cfg, text, model_file=None):
+    """summary.json of a run starting (status "running")."""
+    return {
         "status": "running",
         "task": cfg.task,
         "target": cfg.run.target,
@@ -301,22 +327,20 @@ def train(config, out_dir, *, duration=None, seed=None, target=None, replicas=No
         "versions": versions(),
         **config_record(cfg, text),
     }
-    curve = np.zeros((cfg.run.replicas, 0))
+
+
+def _record_status(run_dir, summary):
+    """Write summary.json as the run stops; on a full disk, in place (an atomic write needs room
+    for a second copy): a stopped run must not keep saying "running"."""
+    path = Path(run_dir) / FILES["summary"]
     try:
-        write_checkpoint(out, model, 0, curve, curve)
-        write_json(out / FILES["summary"], summary)
-        return _continue(out, cfg, model, curve, curve, summary, quiet=quiet, stream=stream)
-    except (Exception, KeyboardInterrupt) as exc:
-        if isinstance(exc, (Diverged, KeyboardInterrupt)) or checkpoint_steps(out) > 0:
-            raise  # the run directory holds something to resume or to look at
-        # failed before the first chunk was saved (e.g. the compiler or the disk):
-        # nothing to keep, and the same command can simply be run again
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        else:
-            for child in out.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        raise
+        write_json(path, summary)
+    except OSError:
+        import json
+        try:
+            write_in_place(path, json.dumps(summary, indent=2) + "\n")
+        except OSError:
+            pass  # (info still tells: a "running" run that no process holds)
 
 
 def _continue(run_dir, cfg, model, curve, theta, summary, quiet=False, stream=None):
@@ -363,12 +387,16 @@ def _continue(run_dir, cfg, model, curve, theta, summary, quiet=False, stream=No
                 curve = np.concatenate([curve, out["curve"]], axis=1)
                 theta = np.concatenate([theta, out["theta"].T], axis=1)  # the stimulus at each bin
                 write_checkpoint(run_dir, model, end, curve, theta)
+                write_curve(run_dir, cfg, curve, theta, plot=False)  # an interrupted run keeps its curve too
                 done = end
                 summary.update(t=done * dt, steps_done=done, updated=now(),
                                wall_seconds=wall_before + time.perf_counter() - t_start)
                 if done < total:
                     write_json(Path(run_dir) / FILES["summary"], summary)
                 progress.chunk_done(done, out.get("loop_seconds"))
+            # complete (also reached when a run was killed after its last checkpoint); a failure
+            # here (a full disk) is recorded as "failed": resume writes these files again
+            _finish(run_dir, cfg, model, curve, theta)
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         progress.close()
@@ -376,7 +404,7 @@ def _continue(run_dir, cfg, model, curve, theta, summary, quiet=False, stream=No
         summary.update(status="interrupted", t=kept, steps_done=int(round(kept / dt)), updated=now(),
                        wall_seconds=wall_before + time.perf_counter() - t_start,
                        interrupted={"signal": signal.Signals(signum).name, "at_checkpoint": kept})
-        write_json(Path(run_dir) / FILES["summary"], summary)
+        _record_status(run_dir, summary)
         raise Interrupted(signum, f"training interrupted by {signal.Signals(signum).name}; the last checkpoint "
                           f"(t = {kept:g} of {total * dt:g} time units) is kept in {run_dir}",
                           run_dir=run_dir, t=kept) from None
@@ -386,21 +414,51 @@ def _continue(run_dir, cfg, model, curve, theta, summary, quiet=False, stream=No
         summary.update(status="failed", updated=now(), wall_seconds=wall_before + time.perf_counter() - t_start,
                        failed={"error": f"{type(exc).__name__}: {exc}"[:2000],
                                "at_checkpoint": checkpoint_steps(run_dir) * dt})
-        write_json(Path(run_dir) / FILES["summary"], summary)
+        _record_status(run_dir, summary)
         raise
     finally:
         progress.close()
         if hasattr(model, "close"):  # a ReplicaPool's processes
             model.close()
-    # complete (also reached when a run was killed after its last checkpoint)
-    W, C, b, D = (np.asarray(model.state[k]) for k in ("W", "C", "b", "D"))
-    write_npz(Path(run_dir) / FILES["parameters"], W=W, C=C, b=b, D=D)
-    write_curve(run_dir, cfg, curve, theta)
     _summary_objectives(summary, curve, cfg)
     summary.update(status="complete", t=done * dt, steps_done=done, updated=now(),
                    wall_seconds=wall_before + time.perf_counter() - t_start)
     write_json(Path(run_dir) / FILES["summary"], summary)
     return summary
+
+
+def _finish(run_dir, cfg, state, curve, theta):
+    """The files of a complete run from its final ``state`` (a model, or checkpoint arrays)."""
+    state = getattr(state, "state", state)
+    W, C, b, D = (np.asarray(state[k]) for k in ("W", "C", "b", "D"))
+    write_npz(Path(run_dir) / FILES["parameters"], W=W, C=C, b=b, D=D)
+    write_curve(run_dir, cfg, curve, theta)
+
+
+def _damaged_outputs(run_dir, ckpt):
+    """The files of a complete run that are missing, unreadable or differ from its verified final
+    checkpoint: ``{file name: what is wrong}``."""
+    run_dir = Path(run_dir)
+    wrong = {}
+    try:
+        params = check_npz(run_dir / FILES["parameters"], ("W", "C", "b", "D"))
+        if not all(np.array_equal(params[k], ckpt[k]) for k in ("W", "C", "b", "D")):
+            wrong[FILES["parameters"]] = f"{run_dir / FILES['parameters']} differs from the verified checkpoint"
+    except RunError as exc:
+        wrong[FILES["parameters"]] = str(exc)
+    try:
+        curve = check_npz(run_dir / FILES["curve"], ("curve", "time"))
+        if not np.array_equal(curve["curve"], ckpt["curve"]):
+            wrong[FILES["curve"]] = f"{run_dir / FILES['curve']} differs from the verified checkpoint"
+    except RunError as exc:
+        wrong[FILES["curve"]] = str(exc)
+    return wrong
+
+
+def _curve_theta(ckpt):
+    """The training stimulus at each learning-curve bin (a checkpoint written before the
+    stimulus was kept has none: nan)."""
+    return np.asarray(ckpt.get("curve_theta", np.full(np.shape(ckpt["curve"]), np.nan)), dtype=float)
 
 
 def _saved_state(cfg, ckpt):
@@ -429,61 +487,88 @@ def resume(out_dir, *, accept_config_change=False, quiet=False, stream=None):
     """Continue an interrupted, killed or failed run from its last good checkpoint.
 
     Returns the summary; a complete run is returned unchanged (its summary
-    gets ``"already_complete": True`` in the returned dict only). A damaged
-    newest checkpoint is set aside as ``checkpoint.damaged.npz`` and the run
-    continues from the previous one (said on ``stream``). A ``config.toml``
-    edited since the run started is refused with what changed, unless
-    ``accept_config_change``: then the change is recorded in the summary
-    (``config_changes``) and the run continues with the new values.
+    gets ``"already_complete": True`` in the returned dict only), unless its
+    ``parameters.npz`` or ``learning_curve.npz`` is missing, damaged or
+    differs from the verified final checkpoint: those are written again from
+    it (``"repaired"`` in the returned dict names them, and ``stream`` is
+    told). A damaged newest checkpoint is set aside as
+    ``checkpoint.damaged.npz`` and the run continues from the previous one
+    (said on ``stream``). A damaged ``summary.json`` is set aside as
+    ``summary.damaged.json`` and rebuilt from the configuration and the
+    verified checkpoint. A ``config.toml`` edited since the run started is
+    refused with what changed, unless ``accept_config_change``: then the
+    change is recorded in the summary (``config_changes``) and the run
+    continues with the new values. The run directory is locked
+    (:func:`~brian_effplast.runs.rundir.writing`) for the whole call: a second
+    ``resume`` of it is refused.
     """
     run_dir = Path(out_dir)
-    cfg, summary, ckpt = read_run(run_dir)
-    if summary["status"] == "complete":
-        return dict(summary, already_complete=True)
-    edits = config_edits(run_dir, cfg, summary)
-    if edits and not accept_config_change:
-        listed = describe_edits(edits)
-        raise RunError(f"{run_dir / FILES['config']} was edited after the run started ({listed}): resuming "
-                       "would mix two configurations in one run. Undo the edit, train a new run, or resume "
-                       "with --accept-config-change (Python: accept_config_change=True) to record the change")
-    if summary["status"] == "diverged":
-        d = summary.get("diverged", {})
-        raise RunError(f"{run_dir} diverged ({d.get('what', '?')}); resuming would diverge again: "
-                       "change the configuration and train a new run")
-    total = cfg.steps(cfg.run.duration, "run.duration")
-    steps = int(ckpt["steps"])
-    if not 0 <= steps <= total or abs(steps * cfg.circuit.dt - float(ckpt["t"])) > 1e-6 * max(1.0, steps):
-        raise RunError(f"{run_dir / FILES['checkpoint']}: t = {float(ckpt['t'])} is not a step count "
-                       f"in [0, {total}] steps")
-    curve = np.asarray(ckpt["curve"], dtype=float)
-    bins = steps // cfg.steps(cfg.run.curve_bin, "run.curve_bin")
-    if curve.shape != (cfg.run.replicas, bins):
-        raise RunError(f"{run_dir / FILES['checkpoint']}: learning curve has shape {curve.shape}, "
-                       f"expected {(cfg.run.replicas, bins)}")
-    try:
-        model = _trainer(cfg, ckpt)
-    except ValueError as exc:
-        raise RunError(f"{ckpt.path}: {exc}") from exc
-    if ckpt.fallback:
-        if (run_dir / FILES["checkpoint"]).exists():
-            os.replace(run_dir / FILES["checkpoint"], run_dir / "checkpoint.damaged.npz")
-        os.replace(ckpt.path, run_dir / FILES["checkpoint"])
-        summary.setdefault("checkpoint_fallbacks", []).append({"at": now(), "reason": ckpt.fallback})
-        if not quiet:
-            (sys.stderr if stream is None else stream).write(
-                f"brian-effplast: warning: {ckpt.fallback}; the damaged file is kept as checkpoint.damaged.npz\n")
-    if edits:
-        text = (run_dir / FILES["config"]).read_text(encoding="utf-8")
-        summary.setdefault("config_changes", []).append({"at": now(), "t": float(ckpt["t"]), "changes": edits})
-        summary.update(config_record(cfg, text), duration=cfg.run.duration, steps=total)
-    summary.pop("failed", None)
-    summary.pop("interrupted", None)
-    summary.update(status="running", t=float(ckpt["t"]), steps_done=steps,
-                   sessions=int(summary.get("sessions", 1)) + 1, updated=now(), versions=versions())
-    write_json(run_dir / FILES["summary"], summary)
-    # (a checkpoint written before the stimulus was kept has none: nan)
-    theta = np.asarray(ckpt.get("curve_theta", np.full(curve.shape, np.nan)), dtype=float)
-    return _continue(run_dir, cfg, model, curve, theta, summary, quiet=quiet, stream=stream)
+    warn = (lambda text: None) if quiet else \
+        (lambda text: (sys.stderr if stream is None else stream).write(f"brian-effplast: warning: {text}\n"))
+    if not run_dir.is_dir():
+        read_run(run_dir)  # the usual message
+    with writing(run_dir):
+        cfg, summary, ckpt = read_run(run_dir, need_summary=False)
+        total = cfg.steps(cfg.run.duration, "run.duration")
+        if isinstance(summary, RunError):  # damaged: rebuilt from what the verified checkpoint holds
+            reason = str(summary)
+            damaged = run_dir / FILES["summary"]
+            os.replace(damaged, run_dir / "summary.damaged.json")
+            text = (run_dir / FILES["config"]).read_text(encoding="utf-8")
+            summary = _new_summary(cfg, text)
+            summary.update(created=None, sessions=0, t=float(ckpt["t"]), steps_done=int(ckpt["steps"]),
+                           rebuilt={"at": now(), "reason": reason, "damaged_copy": "summary.damaged.json"})
+            warn(f"{reason}; rebuilt it from {ckpt.path.name} (t = {float(ckpt['t']):g}); the damaged file is "
+                 "kept as summary.damaged.json")
+        if summary["status"] == "complete":
+            wrong = _damaged_outputs(run_dir, ckpt) if int(ckpt["steps"]) == total and not ckpt.fallback else {}
+            if wrong:
+                _finish(run_dir, cfg, ckpt, np.asarray(ckpt["curve"], dtype=float), _curve_theta(ckpt))
+                for name, why in wrong.items():
+                    warn(f"{why}; rewrote {name} from the verified checkpoint {ckpt.path.name}")
+                summary.setdefault("repairs", []).append({"at": now(), "files": wrong})
+                write_json(run_dir / FILES["summary"], summary)
+                return dict(summary, already_complete=True, repaired=sorted(wrong))
+            return dict(summary, already_complete=True)
+        edits = config_edits(run_dir, cfg, summary)
+        if edits and not accept_config_change:
+            listed = describe_edits(edits)
+            raise RunError(f"{run_dir / FILES['config']} was edited after the run started ({listed}): resuming "
+                           "would mix two configurations in one run. Undo the edit, train a new run, or resume "
+                           "with --accept-config-change (Python: accept_config_change=True) to record the change")
+        if summary["status"] == "diverged":
+            d = summary.get("diverged", {})
+            raise RunError(f"{run_dir} diverged ({d.get('what', '?')}); resuming would diverge again: "
+                           "change the configuration and train a new run")
+        steps = int(ckpt["steps"])
+        if not 0 <= steps <= total or abs(steps * cfg.circuit.dt - float(ckpt["t"])) > 1e-6 * max(1.0, steps):
+            raise RunError(f"{run_dir / FILES['checkpoint']}: t = {float(ckpt['t'])} is not a step count "
+                           f"in [0, {total}] steps")
+        curve = np.asarray(ckpt["curve"], dtype=float)
+        bins = steps // cfg.steps(cfg.run.curve_bin, "run.curve_bin")
+        if curve.shape != (cfg.run.replicas, bins):
+            raise RunError(f"{run_dir / FILES['checkpoint']}: learning curve has shape {curve.shape}, "
+                           f"expected {(cfg.run.replicas, bins)}")
+        try:
+            model = _trainer(cfg, ckpt)
+        except ValueError as exc:
+            raise RunError(f"{ckpt.path}: {exc}") from exc
+        if ckpt.fallback:
+            if (run_dir / FILES["checkpoint"]).exists():
+                os.replace(run_dir / FILES["checkpoint"], run_dir / "checkpoint.damaged.npz")
+            os.replace(ckpt.path, run_dir / FILES["checkpoint"])
+            summary.setdefault("checkpoint_fallbacks", []).append({"at": now(), "reason": ckpt.fallback})
+            warn(f"{ckpt.fallback}; the damaged file is kept as checkpoint.damaged.npz")
+        if edits:
+            text = (run_dir / FILES["config"]).read_text(encoding="utf-8")
+            summary.setdefault("config_changes", []).append({"at": now(), "t": float(ckpt["t"]), "changes": edits})
+            summary.update(config_record(cfg, text), duration=cfg.run.duration, steps=total)
+        summary.pop("failed", None)
+        summary.pop("interrupted", None)
+        summary.update(status="running", t=float(ckpt["t"]), steps_done=steps,
+                       sessions=int(summary.get("sessions", 1)) + 1, updated=now(), versions=versions())
+        write_json(run_dir / FILES["summary"], summary)
+        return _continue(run_dir, cfg, model, curve, _curve_theta(ckpt), summary, quiet=quiet, stream=stream)
 
 
 def load(run_dir, target=None, **kwargs):
@@ -506,9 +591,12 @@ def extend(src, dst, duration):
     summary's ``config_changes``, as ``resume --accept-config-change`` would)."""
     src, dst = Path(src), Path(dst)
     cfg, summary, ckpt = read_run(src)
-    if dst.exists():
-        shutil.rmtree(dst)
-    dst.mkdir(parents=True)
+    with writing(dst, create=True):
+        clear_dir(dst)
+        _extend_into(src, dst, duration, cfg, summary, ckpt)
+
+
+def _extend_into(src, dst, duration, cfg, summary, ckpt):
     for key in ("summary", "checkpoint", "curve"):
         if (src / FILES[key]).is_file():
             shutil.copy2(src / FILES[key], dst / FILES[key])
