@@ -228,7 +228,7 @@ def test_a_module_named_explicitly_is_imported_and_announced(tmp_path, monkeypat
 def test_no_npz_is_ever_unpickled(copy):
     """Every np.load of the package passes allow_pickle=False; an object array is refused, named."""
     calls = []
-    for path in Path(brian_effplast.__file__).parent.glob("*.py"):
+    for path in Path(brian_effplast.__file__).parent.rglob("*.py"):  # every layer
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "load" and \
                     getattr(node.func.value, "id", None) == "np":
