@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from brian_effplast import PlasticCircuit
-from brian_effplast.circuit.model import PlasticCircuit as ModelClass
 from brian_effplast.runs import protocol
 from helpers import fast_learning, normal_noise
 
@@ -52,7 +51,7 @@ def _both_protocols(target, monkeypatch, averages):
     of one trained small model, their copies run with the protocols' ``averages=False`` or,
     patched, with the averages as before; also which ``averages`` the protocols asked for."""
     asked = []
-    run = ModelClass.run
+    run = PlasticCircuit.run
 
     def patched(self, *args, **kwds):
         asked.append(kwds.get("averages"))
@@ -64,7 +63,7 @@ def _both_protocols(target, monkeypatch, averages):
     model = PlasticCircuit(cfg)
     model.run(2.0)  # (averages away from their reset: a test from the current state starts from them)
     with monkeypatch.context() as patch:
-        patch.setattr(ModelClass, "run", patched)
+        patch.setattr(PlasticCircuit, "run", patched)
         held = protocol.held_stimulus_test(model)
         authors = protocol.authors_test(model, trials=2, hold=1.0)
     return held, authors, asked
