@@ -12,8 +12,9 @@ replicas on both cores, and the projected wall time of the paper's figures.
    one run.
 2. 20 replicas on both cores, as ``brian-effplast figures`` runs them (one
    experiment of R = 20 per worker process, two workers): two processes start
-   at once; each runs ``--duration`` time units learning, then the same
-   without learning (the test protocol's kind of step, a project of its own),
+   at once; each runs ``--duration`` time units learning, then the same with
+   learning off (the averages stepped), then the dynamics alone (learning off
+   and no averages: the test protocols' copies), each a project of its own,
    each timed in a second run after the one that compiles. Reported per
    replica-step: the binaries' loop time (CPU clock, what an otherwise idle
    machine gives) and the wall time of the run() calls; for estimation also
@@ -23,9 +24,11 @@ replicas on both cores, and the projected wall time of the paper's figures.
 3. The projection of ``brian-effplast figures`` at its defaults (20 replicas,
    10 experiments: 8 at N = 40, 2 at N = 25; 260000 time units of training) with
    the authors' test protocol at each of its 3 stages (100 trials of 1000 time
-   units, learning off) for each network: replica-steps times the cost per
+   units, the dynamics alone) for each network: replica-steps times the cost per
    replica-step on both cores (item 2), plus the compilations (item 2's first
-   run, ``COMPILES_PER_EXPERIMENT`` per experiment, shared by the workers).
+   run, ``COMPILES_PER_EXPERIMENT`` per experiment, shared by the workers); and
+   the floor's own time for the training replica-steps (the floor at 20
+   replicas, one core per worker).
 
 Results go to ``benchmarks/paper_scale.json`` (or ``--json PATH``).
 """
@@ -54,6 +57,8 @@ FIGURES = dict(replicas=20, duration=260000.0, experiments={"estimation": 8, "cl
 #: standalone structures compiled per experiment (training, the resumed final stage, the tests)
 COMPILES_PER_EXPERIMENT = 4
 DT = speed.DT
+#: (name, learning, averages) of the timed runs: training, learning off, the test protocols' copies
+KINDS = (("train", True, True), ("off", False, True), ("test", False, False))
 
 
 def _env(lib):
@@ -99,20 +104,20 @@ def step_against_n(rounds, libs, timeout):
 
 
 def worker(spec):
-    """One figures-like worker: R replicas of ``task``; for learning on, then off (a project of
-    its own): compile in a first run, then time a second."""
+    """One figures-like worker: R replicas of ``task``; learning on, off, and the dynamics alone
+    (each a project of its own): compile in a first run, then time a second."""
     import brian2
     brian2.BrianLogger.log_level_warn()
     from brian_effplast import Config, PlasticCircuit
     cfg = Config.default(spec["task"]).replace(**{"run.transient": 0.0})
     model = PlasticCircuit(cfg, seed=1, target="cpp_standalone", replicas=spec["R"])
     d, res = spec["duration"], {}
-    for kind, plastic in (("train", True), ("test", False)):
+    for kind, plastic, averages in KINDS:
         t0 = time.perf_counter()
-        model.run(d, plastic=plastic)  # compiles (outside the timing below)
+        model.run(d, plastic=plastic, averages=averages)  # compiles (outside the timing below)
         first = time.perf_counter() - t0
         t0 = time.perf_counter()
-        out = model.run(d, plastic=plastic)
+        out = model.run(d, plastic=plastic, averages=averages)
         res[kind] = {"wall": time.perf_counter() - t0, "loop": out["loop_seconds"], "first_run_wall": first}
     return res
 
@@ -184,19 +189,20 @@ def both_cores(task, R, duration, lib, timeout, workers=2):
         shutil.rmtree(cache, ignore_errors=True)
     replica_steps = workers * R * round(duration / DT)  # done by both cores together
     out = {"task": task, "R": R, "workers": workers, "duration": duration, "workers_raw": results}
-    for kind in ("train", "test"):
+    for kind, _, _ in KINDS:
         out[f"{kind}_compile_wall"] = statistics.mean(r[kind]["first_run_wall"] - r[kind]["wall"] for r in results)
         # the workers run side by side: both cores' time is the slower one's
         out[f"{kind}_us_cpu"] = 1e6 * max(r[kind]["loop"] for r in results) / replica_steps
         out[f"{kind}_us_wall"] = 1e6 * max(r[kind]["wall"] for r in results) / replica_steps
         # one worker's own step, per replica (comparable with the floor's, one core)
         out[f"{kind}_us_cpu_one"] = out[f"{kind}_us_cpu"] * workers
-    out["compile_wall"] = (out["train_compile_wall"] + out["test_compile_wall"]) / 2  # one project, on average
+    out["compile_wall"] = statistics.mean(out[f"{kind}_compile_wall"] for kind, _, _ in KINDS)  # one project
     return out
 
 
-def projection(cores):
-    """Seconds of ``brian-effplast figures`` at its defaults, from the per-replica-step costs on both cores."""
+def projection(cores, floor):
+    """Seconds of ``brian-effplast figures`` at its defaults, from the per-replica-step costs on both
+    cores; and the floor's own seconds for its training (``floor``: us per replica-step, one core)."""
     f = FIGURES
     train_steps = round(f["duration"] / DT)
     test_steps = f["stages"] * f["test_trials"] * round(f["test_trial"] / DT)
@@ -212,6 +218,8 @@ def projection(cores):
     for task, n in f["experiments"].items():
         out["train_replica_steps"] += n * f["replicas"] * train_steps
         out["test_replica_steps"] += n * f["replicas"] * test_steps
+    # (the floor is an estimation step at N = 40: the 2 classification experiments, N = 25, cost less)
+    out["floor_train_seconds"] = out["train_replica_steps"] * floor * 1e-6 / f["workers"]
     return out
 
 
@@ -247,18 +255,19 @@ def main(argv=None):
         with paused(args.pause):
             c = cores[task] = both_cores(task, R, args.duration, ROOT, args.timeout)
         print(f"  {task:14s} learning {c['train_us_cpu']:.3f} (CPU) / {c['train_us_wall']:.3f} (wall); "
-              f"learning off {c['test_us_cpu']:.3f} / {c['test_us_wall']:.3f}; "
-              f"compilation {c['train_compile_wall']:.1f} s + {c['test_compile_wall']:.1f} s (off)", flush=True)
+              f"learning off {c['off_us_cpu']:.3f} / {c['off_us_wall']:.3f}; "
+              f"test (dynamics alone) {c['test_us_cpu']:.3f} / {c['test_us_wall']:.3f}; compilation "
+              + " + ".join(f"{c[f'{kind}_compile_wall']:.1f}" for kind, _, _ in KINDS) + " s", flush=True)
         if task == "estimation":
-            print(f"  {'':14s} one worker's step per replica: learning {c['train_us_cpu_one']:.3f} us = "
-                  f"{c['train_us_cpu_one'] / floor:.2f} x floor, learning off {c['test_us_cpu_one']:.3f} us = "
-                  f"{c['test_us_cpu_one'] / floor:.2f} x floor (CPU)", flush=True)
+            print(f"  {'':14s} one worker's step per replica (CPU): "
+                  + ", ".join(f"{kind} {c[f'{kind}_us_cpu_one']:.3f} us = {c[f'{kind}_us_cpu_one'] / floor:.2f} x "
+                              f"floor" for kind, _, _ in KINDS), flush=True)
     result["both_cores"] = cores
-    p = result["projection"] = projection(cores)
+    p = result["projection"] = projection(cores, floor)
     print(f"3. brian-effplast figures at its defaults, tests included: {p['train_replica_steps']:.3g} training + "
           f"{p['test_replica_steps']:.3g} test replica-steps: {p['seconds_cpu'] / 3600:.2f} h "
           f"(CPU-clock costs: an otherwise idle machine), {p['seconds_wall'] / 3600:.2f} h at this run's wall "
-          f"times", flush=True)
+          f"times; the floor's own training alone: {p['floor_train_seconds'] / 3600:.2f} h", flush=True)
     meta["total_seconds"] = time.perf_counter() - t_start
     with open(args.json, "w") as fh:
         json.dump(result, fh, indent=1)

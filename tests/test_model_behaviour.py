@@ -125,31 +125,34 @@ def test_learning_off_freezes_parameters(target):
 
 UPDATES = {"W_synapses_rule", "C_synapses_rule", "neuron_rules"}  # the code objects that update parameters
 AVERAGES = {"W_synapses_rule_off", "C_synapses_rule_off", "neuron_rules_off"}  # their learning-off siblings
+CURRENT = {"W_synapses_rule_current"}  # learning off without the averages: the recurrent current alone
 
 
-def _stepped(model, plastic):
+def _stepped(model, plastic, averages=True):
     """Names of the rule objects a run with learning ``plastic`` steps: Brian2's profile on the
     runtime targets, the calls in the compiled project's main.cpp on cpp_standalone."""
     from brian_effplast.circuit import standalone
     cfg = model.config
     out = model.run(CHECK_STEPS * cfg.circuit.dt, plastic=plastic, record=CHECK_RECORD,
-                    profile=model.target != "cpp_standalone")
+                    profile=model.target != "cpp_standalone", averages=averages)
     if model.target != "cpp_standalone":
         names = {name.split("_codeobject")[0] for name, _ in out["profile"]}
     else:
         with open(f"{standalone._ACTIVE.directory}/main.cpp") as f:
             names = set(re.findall(r"network\.add\([^,]+, _run_(\w+)_codeobject\)", f.read()))
-    return names & (UPDATES | AVERAGES)
+    return names & (UPDATES | AVERAGES | CURRENT)
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_learning_off_runs_no_update(target):
     """With learning off the updates are not run at all (not gated to zero): only the
-    averages' siblings (set_learning); learning on again runs the updates alone."""
+    averages' siblings (set_learning), or without the averages the recurrent current alone;
+    learning on again runs the updates alone."""
     cfg = fast_learning()  # (the structure of helpers.CHECK_*, learning on and off)
     model = PlasticCircuit(cfg, replicas=CHECK_R, seed=2, target=target,
-                           noise=normal_noise(2, 2 * CHECK_STEPS, CHECK_R, cfg.circuit.N))
+                           noise=normal_noise(2, 3 * CHECK_STEPS, CHECK_R, cfg.circuit.N))
     assert _stepped(model, False) == AVERAGES
+    assert _stepped(model, False, averages=False) == CURRENT
     assert _stepped(model, True) == UPDATES
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 from brian2 import NeuronGroup, Synapses, TimedArray
 from brian2.stateupdaters.base import StateUpdateMethod
+from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch, get_unit
 from brian2.stateupdaters.explicit import euler
 
 
@@ -12,6 +13,20 @@ def attach(group, **attributes):
         if name not in group.__dict__ and hasattr(group, "add_attribute"):
             group.add_attribute(name)
         setattr(group, name, value)
+
+
+def scalar_quantity(value, dim, what, owner, positive=False):
+    """A scalar with the dimensions ``dim`` (0 is accepted for any rate), as a `Quantity`."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"{owner}: {what} = {value!r} is not allowed: must be one number")
+    if not (isinstance(value, (int, float)) and value == 0 and not positive):
+        fail_for_dimension_mismatch(value, Quantity(1, dim=dim), f"{owner}: {what} = {{value}} must have "
+                                    f"units of {get_unit(dim)!r}", value=value)
+    x = float(value)
+    if not np.isfinite(x) or x < 0 or (positive and x == 0):
+        raise ValueError(f"{owner}: {what} = {value!r} is not allowed: must be a finite number "
+                         + ("> 0" if positive else ">= 0"))
+    return Quantity(x, dim=dim)
 
 
 def check_sizes(N, replicas):

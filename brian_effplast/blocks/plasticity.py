@@ -44,11 +44,11 @@ refuses synaptic names that clash with the groups').
 
 import numpy as np
 from brian2 import CodeRunner, NeuronGroup, Synapses, linked_var, second
-from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, fail_for_dimension_mismatch, get_unit
+from brian2.units.fundamentalunits import DIMENSIONLESS
 
 from .dense import SynapseRule
 from ._groups import (add_link, add_state, attach, attached_clock, check_variable, connect_once,
-                      drop_idle_state_updater, group_expression, resolve_reward, reward_link)
+                      drop_idle_state_updater, group_expression, resolve_reward, reward_link, scalar_quantity)
 
 __all__ = ["ThreeFactorSynapses", "ReinforceSynapses", "NeuronRules", "Decoder", "RATE_SCALE", "replica_pairs",
            "paper_rate"]
@@ -74,20 +74,6 @@ def replica_pairs(n_pre, n_post, replicas):
     pre = np.concatenate([q * n_pre + i for q in range(replicas)])
     post = np.concatenate([q * n_post + j for q in range(replicas)])
     return pre.astype(np.int32), post.astype(np.int32)
-
-
-def _quantity(value, dim, what, owner, positive=False):
-    """A scalar with the dimensions ``dim`` (0 is accepted for any rate), as a `Quantity`."""
-    if np.ndim(value) != 0:
-        raise ValueError(f"{owner}: {what} = {value!r} is not allowed: must be one number")
-    if not (isinstance(value, (int, float)) and value == 0 and not positive):
-        fail_for_dimension_mismatch(value, Quantity(1, dim=dim), f"{owner}: {what} = {{value}} must have "
-                                    f"units of {get_unit(dim)!r}", value=value)
-    x = float(value)
-    if not np.isfinite(x) or x < 0 or (positive and x == 0):
-        raise ValueError(f"{owner}: {what} = {value!r} is not allowed: must be a finite number "
-                         + ("> 0" if positive else ">= 0"))
-    return Quantity(x, dim=dim)
 
 
 class ThreeFactorSynapses(Synapses):
@@ -193,9 +179,9 @@ class ThreeFactorSynapses(Synapses):
             raise ValueError(f"{owner}: weight = {weight!r} is not allowed: must be a variable name")
         pre_code = group_expression(source, pre, "_pre", "pre", owner)
         post_code = group_expression(target, post, "_post", "post", owner)
-        eta = _quantity(eta, (1 / second).dim, "eta", owner)
-        tau = _quantity(tau, second.dim, self._tau, owner, positive=True)
-        lam = _quantity(lam, DIMENSIONLESS, "lam", owner)
+        eta = scalar_quantity(eta, (1 / second).dim, "eta", owner)
+        tau = scalar_quantity(tau, second.dim, self._tau, owner, positive=True)
+        lam = scalar_quantity(lam, DIMENSIONLESS, "lam", owner)
         reward_group, reward_name = resolve_reward(reward, owner)
         index = reward_link(reward_group, reward_name, target, reward_index, owner)
         if gate is not None:
@@ -231,14 +217,17 @@ class ThreeFactorSynapses(Synapses):
         g = ("learn_syn*" if gate is not None else "") + f"eta_{w}*dt"
         state, update = self._rule_code(f"{post_code}*{pre_code}", g)
         current_code = f"{current}_post += {w}*{pre_code}" if accumulate else ""
-        # with learning off (set_learning) the weights' update is not run at all: rule_off
-        # steps the averages (or traces) alone, with the same statements, so they go on as before
-        rule, rule_off = (SynapseRule(self, code + current_code, when="groups", order=self.order,
-                                      clock=self._clock, name=self.name + suffix)
-                          for code, suffix in ((state + update, "_rule"), (state, "_rule_off")))
-        rule_off.active = False
-        self.contained_objects.extend([rule, rule_off])
-        attach(self, rule=rule, rule_off=rule_off, _connected=False)
+        # with learning off (set_learning) the weights' update is not run at all: rule_off steps the
+        # averages (or traces) alone, with the same statements, so they go on as before; without
+        # the averages too, rule_current adds up the current alone
+        rules = {key: SynapseRule(self, code, when="groups", order=self.order, clock=self._clock,
+                                  name=f"{self.name}_{key}")
+                 for key, code in (("rule", state + update + current_code), ("rule_off", state + current_code),
+                                   ("rule_current", current_code)) if code}
+        for key, rule in rules.items():
+            rule.active = key == "rule"
+        self.contained_objects.extend(rules.values())
+        attach(self, **{"rule_current": None, **rules}, _rules=list(rules.values()), _connected=False)
         if connect is not None and connect is not False:
             if connect is True:
                 self.connect()
@@ -259,7 +248,8 @@ class ThreeFactorSynapses(Synapses):
         so ``cython`` compiles no module for it and connects as ``numpy`` does."""
         connect_once(self, *args, **kwds)
         # (connect_replicas sets the layout again if these are the only synapses)
-        self.rule.layout = self.rule_off.layout = None
+        for rule in self._rules:
+            rule.layout = None
         self._connected = True
         if self._initial:
             for key, value in self._initial.items():
@@ -284,17 +274,24 @@ class ThreeFactorSynapses(Synapses):
         self.connect(i=pre, j=post)
         if fresh and n_pre * replicas == len(self.source) and n_post * replicas == len(self.target):
             blocked = self.reward_index == "replica" and getattr(self.target, "replicas", None) == replicas
-            for rule in (self.rule, self.rule_off):
+            for rule in self._rules:
                 rule.layout = (replicas, n_pre, n_post)
                 rule.indices = {"replica_syn"} if blocked and "replica_syn" in self.variables else set()
 
-    def set_learning(self, on):
+    def set_learning(self, on, averages=True):
         """Learning on (default) or off for the following runs. Off, the weights' update is
         not run at all (rather than gated to zero), while the averages (`ReinforceSynapses`:
         the traces) and the current go on with the same statements: the state is the same as
-        with the gate at 0, for less work per step. On ``cpp_standalone`` set it before the
-        network is built: the generated loop holds only the active rule."""
-        self.rule.active, self.rule_off.active = bool(on), not on
+        with the gate at 0, for less work per step. Off with ``averages=False``, the averages
+        are not stepped either (they keep their values) and only the current is computed: with
+        learning off nothing reads them, so the current is the same. On ``cpp_standalone`` set
+        it before the network is built: the generated loop holds only the active rule."""
+        on = bool(on)
+        if on and not averages:
+            raise ValueError("set_learning(True, averages=False) is not allowed: learning reads the averages")
+        self.rule.active, self.rule_off.active = on, not on and bool(averages)
+        if self.rule_current is not None:
+            self.rule_current.active = not on and not averages
 
     def step_factors(self):
         """``{"k_bar": dt/tau_bar, "g": eta*dt}`` (`ReinforceSynapses`: ``"k_e": dt/tau_e``):
@@ -438,7 +435,7 @@ class NeuronRules(CodeRunner):
             raise ValueError(f"{owner}: rule = {rule!r} is not allowed: must be 'eq10' or 'reinforce'")
         reinforce = rule == "reinforce"
         x = group_expression(group, activity, "", "activity", owner)
-        tau_bar = _quantity(tau_bar, second.dim, "tau_bar", owner, positive=True)
+        tau_bar = scalar_quantity(tau_bar, second.dim, "tau_bar", owner, positive=True)
         reward_group, reward_name = resolve_reward(reward, owner)
         index = reward_link(reward_group, reward_name, group, reward_index, owner)
         if not reinforce and (gain is not None or tau_e is not None):
@@ -452,7 +449,7 @@ class NeuronRules(CodeRunner):
                 if tau_e is None:
                     raise ValueError(f"{owner}: rule='reinforce' with bias= needs tau_e=, the time constant of "
                                      f"the bias' eligibility trace")
-                tau_e = _quantity(tau_e, second.dim, "tau_e", owner, positive=True)
+                tau_e = scalar_quantity(tau_e, second.dim, "tau_e", owner, positive=True)
         elif bias is None and decoder is None:
             raise ValueError(f"{owner}: nothing to learn: give bias= and/or decoder=")
         # every check before the group is changed
@@ -461,8 +458,8 @@ class NeuronRules(CodeRunner):
             gate_index = reward_link(gate_group, gate_name, group, reward_index, owner, "gate")
         if bias is not None:
             check_variable(group, bias, "bias", owner)
-            eta_bias = _quantity(eta_bias, (1 / second).dim, "eta_bias", owner)
-            lam_bias = _quantity(lam_bias, DIMENSIONLESS, "lam_bias", owner)
+            eta_bias = scalar_quantity(eta_bias, (1 / second).dim, "eta_bias", owner)
+            lam_bias = scalar_quantity(lam_bias, DIMENSIONLESS, "lam_bias", owner)
         n_out, deltas = 0, []
         if decoder is not None:
             if not isinstance(decoder, Decoder) or decoder.source.name != group.name:
@@ -474,8 +471,8 @@ class NeuronRules(CodeRunner):
             n_out = decoder.n_out
             deltas = [reward_link(delta_group, f"{prefix}_{k}", group, reward_index, owner, "delta")
                       for k in range(n_out)]
-            eta_decoder = _quantity(eta_decoder, (1 / second).dim, "eta_decoder", owner)
-            lam_decoder = _quantity(lam_decoder, DIMENSIONLESS, "lam_decoder", owner)
+            eta_decoder = scalar_quantity(eta_decoder, (1 / second).dim, "eta_decoder", owner)
+            lam_decoder = scalar_quantity(lam_decoder, DIMENSIONLESS, "lam_decoder", owner)
         links = ["alpha"] + (["learn"] if gate is not None else []) + [f"delta_{k}" for k in range(n_out)]
         for name_ in links:
             if name_ in group.variables:
@@ -525,13 +522,16 @@ class NeuronRules(CodeRunner):
         self.contained_objects.append(off)
         attach(self, n_out=n_out, bias=bias, decoder=decoder, rule=rule, rule_off=off)
 
-    def set_learning(self, on):
+    def set_learning(self, on, averages=True):
         """Learning on (default) or off for the following runs, as
         `ThreeFactorSynapses.set_learning`: off, the bias' and the decoder's updates are
         not run at all; the average (REINFORCE: also ``r_dev`` and the bias' trace) is
-        stepped by ``rule_off`` with the same statements."""
+        stepped by ``rule_off`` with the same statements, unless ``averages=False`` (then
+        nothing runs)."""
+        if on and not averages:
+            raise ValueError("set_learning(True, averages=False) is not allowed: learning reads the averages")
         self.active = bool(on)  # (sets its contained rule_off too: hence after)
-        self.rule_off.active = not on
+        self.rule_off.active = not on and bool(averages)
 
 
 class Decoder(Synapses):

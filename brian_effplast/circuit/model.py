@@ -214,6 +214,7 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
         self._network = None  # runtime targets: the one Network, built on first use
         self._net_steps = 0  # steps that network has simulated
         self.plastic = True
+        self._averages = True  # (of the current run: run(averages=...))
 
     # -- construction -------------------------------------------------------------
 
@@ -376,9 +377,10 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
 
     def _set_learning(self, objs):
         """Run the rules' updates only with learning on (:attr:`plastic`): off, the weights,
-        biases and decoder are not updated at all; the averages go on as with the gate at 0."""
+        biases and decoder are not updated at all; the averages go on as with the gate at 0,
+        unless the run leaves them out (``run(averages=False)``)."""
         for key in ("neuron_rules", "W_synapses", "C_synapses"):
-            objs[key].set_learning(self.plastic)
+            objs[key].set_learning(self.plastic, averages=self._averages)
 
     @staticmethod
     def _set_values(values):
@@ -407,7 +409,7 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
     # -- running --------------------------------------------------------------------
 
     def run(self, duration, plastic=None, record=(), record_every=1, curve_bin=None, report=None,
-            profile=False):
+            profile=False, averages=True):
         """Simulate ``duration`` time units and update ``state``.
 
         Parameters
@@ -432,6 +434,12 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
             line reports progress between checkpoints instead).
         profile : bool
             Also return Brian2's profile: ``out["profile"] = [(code object, seconds)]``.
+        averages : bool
+            With learning off, step the low-pass averages (REINFORCE: the eligibility
+            traces) as usual (``True``), or leave them out (``False``): the run then computes
+            the dynamics alone and the averages keep their values. Nothing else reads them
+            with learning off, so the rates, outputs and rewards are the same either way
+            (the test protocols run their copies so); ``False`` needs ``plastic=False``.
 
         Returns
         -------
@@ -451,6 +459,10 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
                              f"in total, the supplied noise has {rows}")
         if plastic is not None:
             self.plastic = bool(plastic)
+        if self.plastic and not averages:
+            raise ValueError("averages = False is not allowed with learning on: the rules read the averages "
+                             "(run(..., plastic=False, averages=False))")
+        self._averages = bool(averages)
         unknown = set(record) - {"theta", "r", "y", "alpha"}
         if unknown:
             raise ValueError(f"record = {sorted(unknown)} is not allowed: choose from theta, r, y, alpha")

@@ -27,8 +27,9 @@ class StandaloneRunning:
                 tuple(sorted(self.noise or {}))) + (
                 # (only for spiking neurons: the rate model's cached projects keep their key)
                 ("poisson", self.fi_curve.f_expr) if cfg.circuit.neuron == "poisson" else ()) + (
-                # a learning-off run has a project of its own, without the updates (set_learning)
-                () if self.plastic else ("learning off",))
+                # a learning-off run has a project of its own, without the updates (set_learning),
+                # and one without the averages too
+                () if self.plastic else ("learning off",)) + (() if self._averages else ("no averages",))
 
     def _run_standalone(self, steps, record, record_every, bin_steps, report, profile, t_on):
         key = self._structure(steps, record, record_every, bin_steps) + (profile,)

@@ -14,7 +14,10 @@ state (``test.start = "current"``) or from a training trial's reset
 with replacement, from the ``N_s`` input angles, a stimulus after the first
 starting from the state the previous one left; nothing dropped.
 
-Rates and outputs are recorded every ``test.record_every`` steps.
+Rates and outputs are recorded every ``test.record_every`` steps. The copies
+run the dynamics alone (``PlasticCircuit.run(plastic=False, averages=False)``):
+with learning off the low-pass averages feed back into nothing, so leaving them
+out changes no sample and saves their work every step.
 :func:`run_test` runs the configured protocol on a run directory (and writes
 ``test.npz`` and the plots), :func:`scores` sums it up as the task scores it.
 """
@@ -148,7 +151,8 @@ def held_stimulus_test(model, angles=None, hold=None, target=None, trials=None, 
     tcfg = cfg.replace(**{"stimulus.sigma_s": 0.0, "run.replicas": R * K * T, "run.trial": 0.0, "run.workers": 1})
     tester = PlasticCircuit(tcfg, task=model.task, fi_curve=model.fi_curve, state=state, t=model.t,
                             seed=model.seed, target=target or model.target)
-    rec = tester.run(n_hold * dt, plastic=False, record=("r", "y"), record_every=every)
+    rec = tester.run(n_hold * dt, plastic=False, averages=False, record=("r", "y"),
+                     record_every=every)
 
     def by_angle(x):  # (S, R*K*T, n) -> (R, K, T*S, n), each trial's samples in a block
         S, n = int(keep.sum()), x.shape[-1]
@@ -229,7 +233,8 @@ def authors_test(model, trials=None, hold=None, target=None):
     rates, outputs = [], []  # per stimulus: (R, T, S_p, n)
     for i in range(AUTHORS_STIMULI):
         tester.state["theta"] = np.tile(theta[presented[:, i]], R)  # the rest carries over
-        rec = tester.run(n_hold * dt, plastic=False, record=("r", "y"), record_every=every)
+        rec = tester.run(n_hold * dt, plastic=False, averages=False, record=("r", "y"),
+                         record_every=every)
         for x, into in ((rec["r"], rates), (rec["y"], outputs)):  # (S_p, R*T, n)
             into.append(x.astype(np.float32).reshape(len(x), R, T, -1).transpose(1, 2, 0, 3))
     n_min = int(counts.min())
