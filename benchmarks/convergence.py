@@ -15,7 +15,7 @@ of every angle are exactly the authors' protocol's). On the first ``n`` samples 
 - d' of Fig. 2c (:func:`~brian_effplast.analysis.boundary_dprime`) between the test angles on either
   side of the boundary at 0 (±30°) and at ±180° (±150°). The estimation network has no class
   output: d' is taken on its second output ``y_2``, the estimate of ``sin theta``, which changes
-  sign at the same two boundaries (a classification run given by ``--from`` uses its output).
+  sign at the same two boundaries.
 
 Each as mean ± s.e.m. over the networks; near minus far also with a one-sided paired t-test over
 the networks (near > far, the claim of Fig. 3c). A measure *settles* at the smallest ``n`` from
@@ -66,9 +66,9 @@ def trained_run(args):
     """The trained run directory: ``--from``, or trained into ``--work`` (reused when complete)."""
     if args.source:
         run_dir = Path(args.source)
-        _, summary, _ = read_run(run_dir)
-        if summary["status"] != "complete":
-            sys.exit(f"{run_dir}: status {summary['status']!r}, not complete")
+        cfg, summary, _ = read_run(run_dir)
+        if summary["status"] != "complete" or cfg.task != "estimation":
+            sys.exit(f"{run_dir}: a {summary['status']} {cfg.task} run; need a complete estimation run")
         return run_dir
     run_dir = Path(args.work) / f"sigma{SIGMA}_seed{args.seed}_R{args.replicas}_T{args.duration:g}"
     if (run_dir / "summary.json").is_file() and read_run(run_dir)[1]["status"] == "complete":
@@ -109,8 +109,8 @@ def measures(data, n):
         out[f"vf_{measure}"] = (vf[:, near].mean(1), vf[:, far].mean(1))
     var = analysis.bias_variance(y, angles)[1]
     out["variance"] = (var[:, near].mean(1), var[:, far].mean(1))
-    y1 = y[..., 1] if y.shape[-1] == 2 else y[..., 0]  # estimation: y_2, the sine estimate
-    at_mode, at_pi = (analysis.boundary_dprime(y1, angles, p)[:, 0] for p in boundary_pairs(angles))
+    # y_2, the estimate of sin(theta), changes sign at the class boundaries 0 and pi
+    at_mode, at_pi = (analysis.boundary_dprime(y[..., 1], angles, p)[:, 0] for p in boundary_pairs(angles))
     out["dprime"] = (at_mode, at_pi)
     return out
 
