@@ -59,7 +59,7 @@ SIGMA = 0.33
 MEASURES = (("vf_determinant", "noise volume fraction (det. ratio, Eq. 13)"),
             ("vf_entropy_difference", "entropy difference, 1/2 log VF (nats)"),
             ("variance", "variance of the outputs (Fig. 2b)"),
-            ("dprime", "d' of y_2 across the boundary (cf. Fig. 2c)"))
+            ("dprime", "d' of $y_2$ across the boundary (2c)"))
 
 
 def trained_run(args):
