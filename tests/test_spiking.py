@@ -180,18 +180,41 @@ def test_model_file_trains_and_tests_from_the_command(tmp_path, capsys):
     assert "circuit.neuron" not in capsys.readouterr().err  # nothing refused
 
 
-def test_spiking_network_learns_the_estimation_task_standalone():
-    """Four spiking networks of models/estimation_spiking.toml, 3000 time units of training: the
-    prior-weighted test MSE of each falls well below its untrained value (10 networks x 20000
-    time units: docs/beyond.md, where the decoder's delta rule is shown to do most of it)."""
+@pytest.fixture(scope="module")
+def spiking_learning():
+    """Four spiking networks of models/estimation_spiking.toml (seed 11), 3000 time units of
+    training, with the whole rule and, from the same seed, with the decoder alone (eta_W = eta_C
+    = eta_b = 0): each network's prior-weighted test MSE untrained, trained and trained with the
+    decoder alone, (4,) each."""
     cfg = Config.from_toml(model_path("estimation_spiking")).replace(**{"test.angles": 6, "test.hold": 50.0})
-    model = PlasticCircuit(cfg, seed=11, target="cpp_standalone", replicas=4)
-    errors = []
-    for duration in (0, 3000):
+    decoder_only = cfg.replace(**{f"plasticity.eta_{p}": 0.0 for p in "WCb"})
+    errors = {}
+    for name, c, duration in (("untrained", cfg, 0), ("trained", cfg, 3000), ("decoder only", decoder_only, 3000)):
+        model = PlasticCircuit(c, seed=11, target="cpp_standalone", replicas=4)
         if duration:
             model.run(duration)
         data = held_stimulus_test(model)
         w = prior_weights(data["angles"], data["prior_mu"], data["prior_kappa"])
-        errors.append(per_angle_error(data, model.task) @ w)
-    before, after = errors
+        errors[name] = per_angle_error(data, model.task) @ w
+    return errors
+
+
+def test_spiking_network_learns_the_estimation_task_standalone(spiking_learning):
+    """The prior-weighted test MSE of each spiking network falls well below its untrained value
+    (10 networks x 20000 time units: docs/beyond.md)."""
+    before, after = spiking_learning["untrained"], spiking_learning["trained"]
     assert np.all(after < before - 0.1), (before, after)
+
+
+def test_the_spiking_rule_beats_its_decoder_only_control_standalone(spiking_learning):
+    """The decoder's delta rule alone lowers the error too (the test above would pass with W, C
+    and b frozen): Eq. 10 on W, C and b, reading filtered spike trains, must do better than the
+    same networks (same seed, same initial state) with only the decoder learning, as
+    tests/test_claims.py::test_the_rule_beats_its_plasticity_off_control asks of the rate
+    network: the prior-weighted test error lower in every network, and by at least 0.5% on
+    average (after 3000 time units it is 0.5%, 0.6%, 2.3% and 1.2% lower, 1.1% on average; at
+    20000 time units 12%: docs/beyond.md)."""
+    full, off = spiking_learning["trained"], spiking_learning["decoder only"]
+    assert np.all(full < off) and full.mean() < 0.995 * off.mean(), (full, off)
+    # and the control did learn (its decoder): the comparison is not with a broken run
+    assert np.all(off < spiking_learning["untrained"] - 0.1), off
