@@ -7,7 +7,7 @@ runs at n*dt/L time units per second, whatever the wall time around it (compilat
 import io
 import time
 
-from brian_effplast.runs.training import Progress
+from brian_effplast.runs.progress import Progress
 
 
 class Terminal(io.StringIO):
