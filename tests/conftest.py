@@ -7,11 +7,12 @@ import pytest
 #: hands out whole files (``--dist loadfile``) to the next free worker in this order, which keeps
 #: both cores busy to the end and keeps the tests sharing a module fixture (trained networks, a
 #: toy figures run) in one process. A file not listed comes after these.
-LONGEST_FIRST = ["test_interrupts.py", "test_figures.py", "test_tutorials.py", "test_wheel.py",
-                 "test_oracle_match.py", "test_claims.py", "test_spiking.py", "test_model_behaviour.py",
-                 "test_cli.py", "test_sweep.py", "test_theory.py", "test_reinforce.py", "test_symmetric_w.py",
-                 "test_standalone_cache.py", "test_rule_notebook.py", "test_building_blocks.py", "test_demo.py",
-                 "test_plugin_task.py"]
+LONGEST_FIRST = ["test_interrupts.py", "test_figures.py", "test_rundir_safety.py", "test_tutorials.py",
+                 "test_wheel.py", "test_oracle_match.py", "test_claims.py", "test_examples.py", "test_spiking.py",
+                 "test_model_behaviour.py", "test_cli.py", "test_sweep.py", "test_demo.py", "test_theory.py",
+                 "test_reinforce.py", "test_dense_rule.py", "test_symmetric_w.py", "test_standalone_cache.py",
+                 "test_dynamics_only.py", "test_rule_notebook.py", "test_building_blocks.py", "test_panels.py",
+                 "test_authors_protocol.py", "test_plugin_task.py"]
 
 
 def pytest_collection_modifyitems(config, items):
