@@ -6,8 +6,8 @@ import pytest
 #: the first, 2.5 s for the last, on a machine where the slow tier took 325 s). ``make test-slow``
 #: hands out whole files (``--dist loadfile``) to the next free worker in this order, which keeps
 #: both cores busy to the end and keeps the tests sharing a module fixture (trained networks, a
-#: toy figures run) in one process. A file not listed comes after these. The files added in
-#: session 24 (rundir safety, examples, dense rule, dynamics only, panels, authors' protocol) are
+#: toy figures run) in one process. A file not listed comes after these. The files added last
+#: (rundir safety, examples, dense rule, dynamics only, panels, authors' protocol) are
 #: placed by their times on a loaded machine; measure them with --durations=0 on a quiet one.
 LONGEST_FIRST = ["test_interrupts.py", "test_figures.py", "test_rundir_safety.py", "test_tutorials.py",
                  "test_wheel.py", "test_oracle_match.py", "test_claims.py", "test_examples.py", "test_spiking.py",
