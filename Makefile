@@ -45,9 +45,9 @@ coverage-quick: $(BIN)/.installed
 	$(BIN)/python tests/public_coverage.py .coverage-data/quick brian_effplast
 
 # The documentation site: docs/_build/html/index.html. Installs the docs extra,
-# executes the notebooks of tutorials/ (cached in docs/_build/.jupyter_cache:
-# a notebook runs again only when its code changed), fails on any warning, then
-# runs the docstring examples (sphinx.ext.doctest) on the same doctrees.
+# shows the outputs stored in the notebooks of tutorials/ (it stops if one is stale:
+# see `make notebooks`), fails on any warning, then runs the docstring examples
+# (sphinx.ext.doctest) on the same doctrees.
 $(BIN)/.docs-installed: $(BIN)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
 	touch $@
@@ -56,4 +56,9 @@ docs: $(BIN)/.docs-installed
 	$(BIN)/sphinx-build -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
 	$(BIN)/sphinx-build -W --keep-going -b doctest -d docs/_build/doctrees docs docs/_build/doctest
 
-.PHONY: install demo test test-quick test-slow coverage-quick docs
+# Run each notebook of tutorials/ whose code changed since its outputs were stored, at its
+# defaults, and store the outputs in it (docs/notebooks.py; `--all` to run every one).
+notebooks: $(BIN)/.installed
+	$(BIN)/python docs/notebooks.py
+
+.PHONY: install demo test test-quick test-slow coverage-quick docs notebooks
