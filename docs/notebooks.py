@@ -13,7 +13,8 @@ other code.
 
 Usage: ``python docs/notebooks.py [NOTEBOOK ...]`` executes the named notebooks (default:
 every stale one; ``--all``: every one) in a fresh ``python3`` kernel, in a temporary
-working directory (their ``runs/`` folders do not land in ``tutorials/``), and writes
+working directory (their ``runs/`` folders do not land in ``tutorials/``) with an empty
+compiled-project cache (as on a new machine), and writes
 each back in place with its outputs and record.
 """
 
@@ -88,6 +89,8 @@ def execute(path):
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="notebook-") as cwd:
+        # an empty compiled-project cache, as on a new machine (the kernel inherits the environment)
+        os.environ["BRIAN_EFFPLAST_CACHE"] = os.path.join(cwd, "standalone_cache")
         nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
                                 resources={"metadata": {"path": cwd}}).execute()
     nb.metadata[KEY] = {
