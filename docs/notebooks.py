@@ -88,11 +88,18 @@ def execute(path):
 
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
+    saved = os.environ.get("BRIAN_EFFPLAST_CACHE")
     with tempfile.TemporaryDirectory(prefix="notebook-") as cwd:
         # an empty compiled-project cache, as on a new machine (the kernel inherits the environment)
         os.environ["BRIAN_EFFPLAST_CACHE"] = os.path.join(cwd, "standalone_cache")
-        nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
-                                resources={"metadata": {"path": cwd}}).execute()
+        try:
+            nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
+                                    resources={"metadata": {"path": cwd}}).execute()
+        finally:
+            if saved is None:
+                del os.environ["BRIAN_EFFPLAST_CACHE"]
+            else:
+                os.environ["BRIAN_EFFPLAST_CACHE"] = saved
     nb.metadata[KEY] = {
         "code_sha256": code_digest(nb),
         "version": brian_effplast.__version__,
