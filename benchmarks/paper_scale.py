@@ -13,14 +13,17 @@ replicas on both cores, and the projected wall time of the paper's figures.
 2. 20 replicas on both cores, as ``brian-effplast figures`` runs them (one
    experiment of R = 20 per worker process, two workers): two processes start
    at once; each runs ``--duration`` time units learning, then the same with
-   learning off (the averages stepped), then the dynamics alone (learning off
-   and no averages: the test protocols' copies), each a project of its own,
-   each timed in a second run after the one that compiles. Reported per
-   replica-step: the binaries' loop time (CPU clock, what an otherwise idle
-   machine gives) and the wall time of the run() calls; for estimation also
-   one worker's own step per replica beside the floor's at N = 40 with 20
-   replicas (one core). Estimation (N = 40) and classification (N = 25)
-   each. ``--pause PID`` stops a background job's process tree meanwhile.
+   learning off (the averages stepped), each a project of its own, then the
+   test: the authors' protocol's copies of the 20 networks (100 trials each,
+   2000 copies, the stimulus held, the dynamics alone) for ``--duration`` / 100
+   time units, the same replica-steps. Each is timed in a second run after the
+   one that compiles. Reported per replica-step: the binaries' loop time (CPU
+   clock, what an otherwise idle machine gives) and the wall time of the run()
+   calls; for estimation also one worker's own step per replica beside the
+   floor's at N = 40 with 20 replicas (one core). Estimation (N = 40) and
+   classification (N = 25) each; with ``--base DIR`` that library's workers
+   too, after this one's. ``--pause PID`` stops a background job's process
+   tree meanwhile.
 3. The projection of ``brian-effplast figures`` at its defaults (20 replicas,
    10 experiments: 8 at N = 40, 2 at N = 25; 260000 time units of training) with
    the authors' test protocol at each of its 3 stages (100 trials of 1000 time
@@ -59,6 +62,8 @@ COMPILES_PER_EXPERIMENT = 4
 DT = speed.DT
 #: (name, learning, averages) of the timed runs: training, learning off, the test protocols' copies
 KINDS = (("train", True, True), ("off", False, True), ("test", False, False))
+#: the copies per network of the authors' test (``test.trials``), run side by side
+TEST_COPIES = FIGURES["test_trials"]
 
 
 def _env(lib):
@@ -104,15 +109,24 @@ def step_against_n(rounds, libs, timeout):
 
 
 def worker(spec):
-    """One figures-like worker: R replicas of ``task``; learning on, off, and the dynamics alone
-    (each a project of its own): compile in a first run, then time a second."""
+    """One figures-like worker: R replicas of ``task``, learning on and off, then the authors' test's
+    copies of them (each a project of its own): compile in a first run, then time a second."""
     import brian2
+    import numpy as np
     brian2.BrianLogger.log_level_warn()
     from brian_effplast import Config, PlasticCircuit
+    from brian_effplast.circuit.state import reset_trial
     cfg = Config.default(spec["task"]).replace(**{"run.transient": 0.0})
-    model = PlasticCircuit(cfg, seed=1, target="cpp_standalone", replicas=spec["R"])
-    d, res = spec["duration"], {}
+    R, d, res = spec["R"], spec["duration"], {}
+    model = PlasticCircuit(cfg, seed=1, target="cpp_standalone", replicas=R)
     for kind, plastic, averages in KINDS:
+        if kind == "test":  # as runs.protocol.authors_test makes them: T copies per network, each an angle
+            state = {k: np.repeat(np.asarray(v), TEST_COPIES, axis=0) for k, v in model.state.items()}
+            reset_trial(state, cfg.circuit.r_init)
+            state["theta"] = np.random.default_rng(0).uniform(-np.pi, np.pi, R * TEST_COPIES)
+            model = PlasticCircuit(cfg.replace(**{"stimulus.sigma_s": 0.0, "run.replicas": R * TEST_COPIES}),
+                                   state=state, seed=1, target="cpp_standalone")
+            d = spec["duration"] / TEST_COPIES
         t0 = time.perf_counter()
         model.run(d, plastic=plastic, averages=averages)  # compiles (outside the timing below)
         first = time.perf_counter() - t0
@@ -208,13 +222,14 @@ def projection(cores, floor):
     test_steps = f["stages"] * f["test_trials"] * round(f["test_trial"] / DT)
     out = {"train_replica_steps": 0, "test_replica_steps": 0}
     for which in ("cpu", "wall"):
-        total = 0.0
+        parts = {"train": 0.0, "test": 0.0, "compile": 0.0}
         for task, n in f["experiments"].items():
             c = cores[task]
-            total += n * f["replicas"] * 1e-6 * (train_steps * c[f"train_us_{which}"]
-                                                 + test_steps * c[f"test_us_{which}"])
-            total += n * COMPILES_PER_EXPERIMENT * c["compile_wall"] / f["workers"]
-        out[f"seconds_{which}"] = total
+            parts["train"] += n * f["replicas"] * 1e-6 * train_steps * c[f"train_us_{which}"]
+            parts["test"] += n * f["replicas"] * 1e-6 * test_steps * c[f"test_us_{which}"]
+            parts["compile"] += n * COMPILES_PER_EXPERIMENT * c["compile_wall"] / f["workers"]
+        out[f"seconds_{which}"] = sum(parts.values())
+        out.update({f"{part}_seconds_{which}": v for part, v in parts.items()})
     for task, n in f["experiments"].items():
         out["train_replica_steps"] += n * f["replicas"] * train_steps
         out["test_replica_steps"] += n * f["replicas"] * test_steps
@@ -227,7 +242,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=2, help="alternations of floor and library per N")
     ap.add_argument("--duration", type=float, default=300.0, help="time units per timed run, 20 replicas")
-    ap.add_argument("--base", help="another checkout of the library, timed beside this one (item 1)")
+    ap.add_argument("--base", help="another checkout of the library, timed beside this one (items 1 and 2)")
     ap.add_argument("--skip-n", action="store_true", help="leave out item 1")
     ap.add_argument("--json", default=os.path.join(HERE, "paper_scale.json"))
     ap.add_argument("--timeout", type=float, default=1800.0)
@@ -250,24 +265,27 @@ def main(argv=None):
     floor = _case(dict(impl="floor", task="estimation", N=40, R=R, size=20_000), ROOT, args.timeout) / R
     result["floor_R20_us_per_replica_step"] = floor
     print(f"  floor, estimation N = 40, {R} replicas, one core: {floor:.3f} us per replica-step (CPU)", flush=True)
-    cores = {}
-    for task in FIGURES["experiments"]:
-        with paused(args.pause):
-            c = cores[task] = both_cores(task, R, args.duration, ROOT, args.timeout)
-        print(f"  {task:14s} learning {c['train_us_cpu']:.3f} (CPU) / {c['train_us_wall']:.3f} (wall); "
-              f"learning off {c['off_us_cpu']:.3f} / {c['off_us_wall']:.3f}; "
-              f"test (dynamics alone) {c['test_us_cpu']:.3f} / {c['test_us_wall']:.3f}; compilation "
-              + " + ".join(f"{c[f'{kind}_compile_wall']:.1f}" for kind, _, _ in KINDS) + " s", flush=True)
-        if task == "estimation":
-            print(f"  {'':14s} one worker's step per replica (CPU): "
-                  + ", ".join(f"{kind} {c[f'{kind}_us_cpu_one']:.3f} us = {c[f'{kind}_us_cpu_one'] / floor:.2f} x "
-                              f"floor" for kind, _, _ in KINDS), flush=True)
-    result["both_cores"] = cores
-    p = result["projection"] = projection(cores, floor)
-    print(f"3. brian-effplast figures at its defaults, tests included: {p['train_replica_steps']:.3g} training + "
-          f"{p['test_replica_steps']:.3g} test replica-steps: {p['seconds_cpu'] / 3600:.2f} h "
-          f"(CPU-clock costs: an otherwise idle machine), {p['seconds_wall'] / 3600:.2f} h at this run's wall "
-          f"times; the floor's own training alone: {p['floor_train_seconds'] / 3600:.2f} h", flush=True)
+    for name, lib in libs.items():
+        cores = {}
+        for task in FIGURES["experiments"]:
+            with paused(args.pause):
+                c = cores[task] = both_cores(task, R, args.duration, lib, args.timeout)
+            print(f"  {name}, {task:14s} learning {c['train_us_cpu']:.3f} (CPU) / {c['train_us_wall']:.3f} (wall); "
+                  f"learning off {c['off_us_cpu']:.3f} / {c['off_us_wall']:.3f}; "
+                  f"test ({TEST_COPIES} copies per network) {c['test_us_cpu']:.3f} / {c['test_us_wall']:.3f}; "
+                  "compilation " + " + ".join(f"{c[f'{kind}_compile_wall']:.1f}" for kind, _, _ in KINDS) + " s",
+                  flush=True)
+            if task == "estimation":
+                print(f"  {'':20s} one worker's step per replica (CPU): " + ", ".join(
+                    f"{kind} {c[f'{kind}_us_cpu_one']:.3f} us = {c[f'{kind}_us_cpu_one'] / floor:.2f} x floor"
+                    for kind, _, _ in KINDS), flush=True)
+        result["both_cores" if name == "this" else f"both_cores_{name}"] = cores
+        p = result["projection" if name == "this" else f"projection_{name}"] = projection(cores, floor)
+        print(f"3. ({name}) brian-effplast figures at its defaults, tests included: {p['train_replica_steps']:.3g} "
+              f"training + {p['test_replica_steps']:.3g} test replica-steps: {p['seconds_cpu'] / 3600:.2f} h "
+              f"(CPU-clock costs: an otherwise idle machine; {p['train_seconds_cpu'] / 3600:.2f} h training, "
+              f"{p['test_seconds_cpu'] / 3600:.2f} h tests), {p['seconds_wall'] / 3600:.2f} h at this run's wall "
+              f"times; the floor's own training alone: {p['floor_train_seconds'] / 3600:.2f} h", flush=True)
     meta["total_seconds"] = time.perf_counter() - t_start
     with open(args.json, "w") as fh:
         json.dump(result, fh, indent=1)

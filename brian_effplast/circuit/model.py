@@ -47,7 +47,7 @@ from ..blocks.plasticity import Decoder, NeuronRules, ReinforceSynapses, ThreeFa
 from ..blocks.readout import TaskReadout
 from .runtime_run import RuntimeRunning
 from .standalone_run import StandaloneRunning
-from .state import check_state, initial_state, recurrent_input, reset_trial
+from .state import check_state, held_input, initial_state, recurrent_input, reset_trial, shared_copies
 from ..blocks.stimulus import InputPopulation, LangevinStimulus
 from ..blocks.spiking import PoissonPopulation
 from ..blocks.rewards import check_runtime, reward_operation
@@ -215,6 +215,7 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
         self._net_steps = 0  # steps that network has simulated
         self.plastic = True
         self._averages = True  # (of the current run: run(averages=...))
+        self._shared = 1  # (of the current run: replicas sharing their weights, see _set_learning)
 
     # -- construction -------------------------------------------------------------
 
@@ -373,14 +374,34 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
             values += [(pop, "rate_scale", cfg.circuit.rate_scale), (pop, "tau_r", cfg.circuit.tau_r * self.tau)]
         else:
             values.append((pop, "sigma", cfg.circuit.sigma))
+        if self._held():
+            values.append((pop, "I_in", held_input(st, self.N_s).ravel()))
         return values
 
     def _set_learning(self, objs):
         """Run the rules' updates only with learning on (:attr:`plastic`): off, the weights,
         biases and decoder are not updated at all; the averages go on as with the gate at 0,
-        unless the run leaves them out (``run(averages=False)``)."""
+        unless the run leaves them out (``run(averages=False)``). A run of the dynamics alone
+        with the stimulus held (:meth:`_held`) leaves out the inputs and ``I_in = C s`` too (the
+        stimulus still steps: it draws its normals from the stream the rates draw from), and
+        replicas with the same weights (a network's test copies) share them in ``I_rec``
+        (:attr:`~brian_effplast.blocks.dense.SynapseRule.shared`)."""
         for key in ("neuron_rules", "W_synapses", "C_synapses"):
             objs[key].set_learning(self.plastic, averages=self._averages)
+        held = self._held()
+        objs["inputs"].rates.active = not held
+        for updater in objs["C_synapses"].summed_updaters.values():
+            updater.active = not held
+        current = objs["W_synapses"].rule_current
+        if current is not None:
+            current.shared = self._shared
+
+    def _held(self):
+        """Whether this run is the dynamics alone (``run(plastic=False, averages=False)``) with the
+        stimulus held (``stimulus.sigma_s = 0``): then the inputs ``s`` and ``I_in = C s`` stay as
+        they are for the whole run, and ``I_in`` is computed once, before it (:func:`held_input`),
+        rather than at every step (to rounding the same: ``C s`` is summed in another order)."""
+        return not self.plastic and not self._averages and self.config.stimulus.sigma_s == 0
 
     @staticmethod
     def _set_values(values):
@@ -463,6 +484,8 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
             raise ValueError("averages = False is not allowed with learning on: the rules read the averages "
                              "(run(..., plastic=False, averages=False))")
         self._averages = bool(averages)
+        # (the dynamics alone: a network's test copies read one copy of their weights)
+        self._shared = shared_copies(self.state["W"]) if not self._averages else 1
         unknown = set(record) - {"theta", "r", "y", "alpha"}
         if unknown:
             raise ValueError(f"record = {sorted(unknown)} is not allowed: choose from theta, r, y, alpha")

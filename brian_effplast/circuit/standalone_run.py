@@ -29,7 +29,9 @@ class StandaloneRunning:
                 ("poisson", self.fi_curve.f_expr) if cfg.circuit.neuron == "poisson" else ()) + (
                 # a learning-off run has a project of its own, without the updates (set_learning),
                 # and one without the averages too
-                () if self.plastic else ("learning off",)) + (() if self._averages else ("no averages",))
+                () if self.plastic else ("learning off",)) + (() if self._averages else ("no averages",)) + (
+                # the dynamics alone with the stimulus held, and copies that share their weights
+                ("held",) if self._held() else ()) + (() if self._shared == 1 else (("shared", self._shared),))
 
     def _run_standalone(self, steps, record, record_every, bin_steps, report, profile, t_on):
         key = self._structure(steps, record, record_every, bin_steps) + (profile,)

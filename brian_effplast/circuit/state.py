@@ -13,10 +13,10 @@ target.
 
 import numpy as np
 
-from ..blocks.prior import sample_prior
+from ..blocks.prior import preferred_angles, sample_prior
 
 __all__ = ["STATE_KEYS", "SAVED_KEYS", "RULE_STATE", "state_keys", "saved_keys", "initial_state",
-           "recurrent_input", "reset_trial", "check_state"]
+           "recurrent_input", "held_input", "shared_copies", "reset_trial", "check_state"]
 
 #: The arrays of each learning rule (``plasticity.rule``) besides those all rules share;
 #: a trial start resets them (and ``r_bar``) to 0.
@@ -96,6 +96,27 @@ def _draw_W(rng, R, N, scale, symmetric):
 def recurrent_input(state):
     """``W r`` per replica: the recurrent input of the next step."""
     return np.einsum("qij,qj->qi", state["W"], state["r"])
+
+
+def held_input(state, N_s):
+    """The input current ``I_in = C s`` (shape ``(R, N)``) of a held stimulus: Eq. 1's rates
+    ``s = max(0, cos(theta - theta_k))`` of the angle wrapped to ``[-pi, pi)``, as a step wraps it."""
+    theta = np.asarray(state["theta"], dtype=float)
+    theta = theta - 2 * np.pi * np.floor((theta + np.pi) / (2 * np.pi))
+    s = np.clip(np.cos(theta[:, None] - preferred_angles(N_s)), 0, np.inf)
+    return np.einsum("qik,qk->qi", state["C"], s)
+
+
+def shared_copies(W):
+    """The largest ``g`` such that every group of ``g`` consecutive replicas has the same
+    weights ``W`` (shape ``(R, N, N)``), the case of a network's test copies; 1 if none."""
+    flat = np.asarray(W).reshape(len(W), -1)
+    differ = np.flatnonzero(np.any(flat[1:] != flat[0], axis=1))
+    g = len(flat) if len(differ) == 0 else int(differ[0]) + 1
+    if g == 1 or len(flat) % g:
+        return 1
+    groups = flat.reshape(len(flat) // g, g, -1)
+    return g if np.array_equal(groups, np.broadcast_to(groups[:, :1], groups.shape)) else 1
 
 
 def reset_trial(state, r_init, rule="eq10"):
