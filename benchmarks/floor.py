@@ -27,7 +27,7 @@ from collections import namedtuple
 import numpy as np
 
 try:
-    from .numpy_loop import N_S, initial_state, numpy_run, reference_params
+    from .numpy_loop import initial_state, numpy_run, reference_params
 except ImportError:  # run as a script or with benchmarks/ on sys.path
     from numpy_loop import initial_state, numpy_run, reference_params
 
