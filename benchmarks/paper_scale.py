@@ -1,7 +1,8 @@
 """Issue #26's numbers in one run, beside the floor: the step against N, 20
 replicas on both cores, and the projected wall time of the paper's figures.
 
-    python benchmarks/paper_scale.py [--rounds 2] [--duration 300] [--json PATH] [--base DIR] [--pause PID]
+    python benchmarks/paper_scale.py [--rounds 2] [--duration 300] [--test-duration 20] [--json PATH]
+                                     [--base DIR] [--pause PID]
 
 1. The step against N (estimation, R = 1, learning on): the floor (``floor.c``)
    and ``cpp_standalone`` alternate, ``--rounds`` times each, every case in a
@@ -15,9 +16,8 @@ replicas on both cores, and the projected wall time of the paper's figures.
    at once; each runs ``--duration`` time units learning, then the same with
    learning off (the averages stepped), each a project of its own, then the
    test: the authors' protocol's copies of the 20 networks (100 trials each,
-   2000 copies, the stimulus held, the dynamics alone) for ``--duration`` / 100
-   time units, the same replica-steps. Each is timed in a second run after the
-   one that compiles. Reported per replica-step: the binaries' loop time (CPU
+   2000 copies, the stimulus held, the dynamics alone) for ``--test-duration``
+   time units. Each is timed in a second run after the one that compiles. Reported per replica-step: the binaries' loop time (CPU
    clock, what an otherwise idle machine gives) and the wall time of the run()
    calls; for estimation also one worker's own step per replica beside the
    floor's at N = 40 with 20 replicas (one core). Estimation (N = 40) and
@@ -126,7 +126,7 @@ def worker(spec):
             state["theta"] = np.random.default_rng(0).uniform(-np.pi, np.pi, R * TEST_COPIES)
             model = PlasticCircuit(cfg.replace(**{"stimulus.sigma_s": 0.0, "run.replicas": R * TEST_COPIES}),
                                    state=state, seed=1, target="cpp_standalone")
-            d = spec["duration"] / TEST_COPIES
+            d = spec["test_duration"]
         t0 = time.perf_counter()
         model.run(d, plastic=plastic, averages=averages)  # compiles (outside the timing below)
         first = time.perf_counter() - t0
@@ -185,8 +185,8 @@ class paused:
             self._signal(signal.SIGCONT, self.pids[::-1])
 
 
-def both_cores(task, R, duration, lib, timeout, workers=2):
-    spec = json.dumps(dict(task=task, R=R, duration=duration))
+def both_cores(task, R, duration, test_duration, lib, timeout, workers=2):
+    spec = json.dumps(dict(task=task, R=R, duration=duration, test_duration=test_duration))
     cache = tempfile.mkdtemp(prefix="effplast_scale_cache_")
     env = dict(_env(lib), BRIAN_EFFPLAST_CACHE=cache)
     try:
@@ -201,9 +201,12 @@ def both_cores(task, R, duration, lib, timeout, workers=2):
             results.append(json.loads(lines[-1]))
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    replica_steps = workers * R * round(duration / DT)  # done by both cores together
-    out = {"task": task, "R": R, "workers": workers, "duration": duration, "workers_raw": results}
+    out = {"task": task, "R": R, "workers": workers, "duration": duration, "test_duration": test_duration,
+           "test_copies": TEST_COPIES, "workers_raw": results}
     for kind, _, _ in KINDS:
+        # done by both cores together
+        replica_steps = workers * R * (TEST_COPIES * round(test_duration / DT) if kind == "test"
+                                       else round(duration / DT))
         out[f"{kind}_compile_wall"] = statistics.mean(r[kind]["first_run_wall"] - r[kind]["wall"] for r in results)
         # the workers run side by side: both cores' time is the slower one's
         out[f"{kind}_us_cpu"] = 1e6 * max(r[kind]["loop"] for r in results) / replica_steps
@@ -242,6 +245,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=2, help="alternations of floor and library per N")
     ap.add_argument("--duration", type=float, default=300.0, help="time units per timed run, 20 replicas")
+    ap.add_argument("--test-duration", type=float, default=20.0,
+                    help="time units per timed run of the test's 2000 copies")
     ap.add_argument("--base", help="another checkout of the library, timed beside this one (items 1 and 2)")
     ap.add_argument("--skip-n", action="store_true", help="leave out item 1")
     ap.add_argument("--json", default=os.path.join(HERE, "paper_scale.json"))
@@ -260,7 +265,8 @@ def main(argv=None):
         print("1. step against N, estimation, R = 1, learning on (us/step, CPU):", flush=True)
         result["step_against_n"] = step_against_n(args.rounds, libs, args.timeout)
     print(f"2. {FIGURES['replicas']} replicas per process, {FIGURES['workers']} processes at once "
-          f"({args.duration:g} time units each, us per replica-step on both cores):", flush=True)
+          f"({args.duration:g} time units each; the test's {FIGURES['replicas'] * TEST_COPIES} copies "
+          f"{args.test_duration:g}; us per replica-step on both cores):", flush=True)
     R = FIGURES["replicas"]
     floor = _case(dict(impl="floor", task="estimation", N=40, R=R, size=20_000), ROOT, args.timeout) / R
     result["floor_R20_us_per_replica_step"] = floor
@@ -269,7 +275,7 @@ def main(argv=None):
         cores = {}
         for task in FIGURES["experiments"]:
             with paused(args.pause):
-                c = cores[task] = both_cores(task, R, args.duration, lib, args.timeout)
+                c = cores[task] = both_cores(task, R, args.duration, args.test_duration, lib, args.timeout)
             print(f"  {name}, {task:14s} learning {c['train_us_cpu']:.3f} (CPU) / {c['train_us_wall']:.3f} (wall); "
                   f"learning off {c['off_us_cpu']:.3f} / {c['off_us_wall']:.3f}; "
                   f"test ({TEST_COPIES} copies per network) {c['test_us_cpu']:.3f} / {c['test_us_wall']:.3f}; "
