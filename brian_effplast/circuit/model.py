@@ -381,11 +381,11 @@ class PlasticCircuit(RuntimeRunning, StandaloneRunning):
     def _set_learning(self, objs):
         """Run the rules' updates only with learning on (:attr:`plastic`): off, the weights,
         biases and decoder are not updated at all; the averages go on as with the gate at 0,
-        unless the run leaves them out (``run(averages=False)``). A run of the dynamics alone
-        with the stimulus held (:meth:`_held`) leaves out the inputs and ``I_in = C s`` too (the
-        stimulus still steps: it draws its normals from the stream the rates draw from), and
-        replicas with the same weights (a network's test copies) share them in ``I_rec``
-        (:attr:`~brian_effplast.blocks.dense.SynapseRule.shared`)."""
+        unless the run leaves them out (``run(averages=False)``). In such a run of the dynamics
+        alone, replicas with the same weights (a network's test copies) share them in ``I_rec``
+        (:attr:`~brian_effplast.blocks.dense.SynapseRule.shared`), and with the stimulus held
+        too (:meth:`_held`) the inputs and ``I_in = C s`` are left out (the stimulus still steps:
+        it draws its normals from the stream the rates draw from)."""
         for key in ("neuron_rules", "W_synapses", "C_synapses"):
             objs[key].set_learning(self.plastic, averages=self._averages)
         held = self._held()
